@@ -1,0 +1,1 @@
+// Keeps bw_test_support non-empty when no helper sources exist.
