@@ -1,0 +1,562 @@
+// Engine implementation. See engine.h for the contract and docs/detection.md for the model.
+//
+// Per packet (UDP only; everything else is counted and skipped):
+//   1. Non-first fragments take the vector of their datagram's first fragment (FragmentTable).
+//   2. Requests to a vector's port feed the scanner tracker and the sender's solicitation
+//      counters; responses are classified by source port (and payload evidence).
+//   3. The (destination, vector, port) slot's ring advances to the packet's bucket, the
+//      packet is added, and the onset check runs against the window sums.
+// Every bucket of event time a sweep advances the slots of active attacks (so silence is
+// seen), records peaks, ends quiet attacks and frees idle trackers.
+#include "detect/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/prefix.h"
+#include "decode/memcached.h"
+#include "detect/fragment_table.h"
+#include "detect/rate_table.h"
+#include "detect/scanner_tracker.h"
+#include "detect/source_tracker.h"
+
+namespace bw {
+
+const char* directionName(Direction d) noexcept {
+  return d == Direction::Outbound ? "outbound" : "inbound";
+}
+
+namespace {
+
+constexpr double kRunWatchFraction = 0.1;  // below this share of the threshold a run restarts
+constexpr double kRunGapSpacings =
+    10;  // ... and after this many threshold-rate spacings of silence
+constexpr double kFullDatagramBytes = 1500;
+constexpr double kTrackWatchPackets = 8;  // start tracking sources from this many per window
+constexpr std::size_t kMaxRansomNotes = 4;
+constexpr std::uint32_t kRansomFullChecks = 4096;  // then every 128th memcached datagram
+constexpr std::size_t kMaxAbusedHosts = 1024;
+constexpr std::int64_t kUpdateIntervalNs = 1'000'000'000;
+
+// Where an address stands relative to the operator's networks.
+enum class Place : std::uint8_t { Protected, Ignored, Outside };
+
+}  // namespace
+
+class Engine::Impl {
+ public:
+  Impl(DetectionConfig config, AttackListener* listener)
+      : config_(std::move(config)),
+        listener_(listener),
+        networks_(config_.networks),
+        ignore_(config_.ignore),
+        rates_(config_.max_destinations, config_.window_buckets),
+        scanners_(config_),
+        budget_(config_.exact_sources_budget_bytes),
+        place_cache_(kPlaceCacheSize) {
+    config_.window_buckets = rates_.windowBuckets();
+    if (config_.bucket_ns <= 0) config_.bucket_ns = 100'000'000;
+    window_ns_ = config_.bucket_ns * config_.window_buckets;
+    window_s_ = static_cast<double>(window_ns_) / 1e9;
+    for (const PrefixThresholds& o : config_.overrides) overrides_.insert(o.prefix, o.thresholds);
+    trackers_.reserve(std::min<std::uint32_t>(config_.max_tracked, 1024));
+  }
+
+  void process(std::span<const PacketSummary> batch) noexcept {
+    for (const PacketSummary& p : batch) onPacket(p);
+  }
+
+  void advanceTime(std::int64_t now_ns) noexcept {
+    if (now_ns > now_ns_) {
+      now_ns_ = now_ns;
+      if (now_ns_ >= next_sweep_ns_) sweep();
+    }
+  }
+
+  void finish() noexcept {
+    if (now_ns_ == std::numeric_limits<std::int64_t>::min()) return;
+    // Complete the current bucket of every active attack so its last window counts.
+    std::vector<std::uint32_t> active = active_;
+    for (std::uint32_t idx : active) {
+      AttackState& a = attacks_[idx];
+      advanceSlot(rates_.at(a.slot), rates_.at(a.slot).bucket + 1);
+      endAttack(idx);
+    }
+  }
+
+  std::vector<AttackRecord> attacks() const {
+    std::vector<AttackRecord> out;
+    out.reserve(attacks_.size());
+    for (const AttackState& a : attacks_) {
+      AttackRecord r = a.record;
+      if (r.active) fillFromTracker(a, r);
+      out.push_back(std::move(r));
+    }
+    std::stable_sort(out.begin(), out.end(), [](const AttackRecord& x, const AttackRecord& y) {
+      return x.start_ns < y.start_ns;
+    });
+    return out;
+  }
+
+  std::vector<ScannerRecord> scanners() const { return scanners_.scanners(); }
+  const EngineStats& stats() const noexcept {
+    stats_.scanner_evictions = scanners_.evictions();
+    return stats_;
+  }
+  const DetectionConfig& config() const noexcept { return config_; }
+
+ private:
+  struct Tracker {
+    Tracker(ExactBudget* budget, std::size_t exact_limit) : sources(budget, exact_limit) {}
+    SourceTracker sources;
+    std::uint32_t slot = kNone;
+    std::uint8_t evidence = 0;
+    std::uint32_t ransom_checks = 0;
+    std::vector<RansomEvidence> notes;
+  };
+
+  struct AttackState {
+    AttackRecord record;
+    std::uint32_t slot = kNone;
+    std::int64_t last_hot_ns = 0;  // last packet while the rate was above the end level
+    std::uint64_t hot_packets = 0;
+    std::uint64_t hot_bytes = 0;
+    std::uint64_t hot_fragments = 0;
+    std::int64_t quiet_since_ns = -1;
+    std::int64_t last_update_ns = 0;
+  };
+
+  static constexpr std::size_t kPlaceCacheSize = 4096;
+  struct PlaceCacheEntry {
+    IpAddress ip;
+    Place place = Place::Outside;
+    bool valid = false;
+  };
+
+  Place placeOf(const IpAddress& a) noexcept {
+    if (networks_.empty() && ignore_.empty()) return Place::Protected;
+    PlaceCacheEntry& e = place_cache_[a.hash() & (kPlaceCacheSize - 1)];
+    if (e.valid && e.ip == a) return e.place;
+    Place p = Place::Outside;
+    if (!ignore_.empty() && ignore_.contains(a)) {
+      p = Place::Ignored;
+    } else if (networks_.empty() || networks_.contains(a)) {
+      p = Place::Protected;
+    }
+    e = PlaceCacheEntry{a, p, true};
+    return p;
+  }
+
+  std::int64_t bucketOf(std::int64_t ts) const noexcept {
+    return ts >= 0 ? ts / config_.bucket_ns : (ts - config_.bucket_ns + 1) / config_.bucket_ns;
+  }
+
+  RateSlot* slotFor(const IpAddress& dst, Vector v, std::uint16_t port, std::int64_t ts) noexcept {
+    bool created = false, evicted = false;
+    RateSlot* s = rates_.findOrCreate(dst, v, port, bucketOf(ts), &created, &evicted);
+    if (!s) {
+      ++stats_.destination_table_full;
+      return nullptr;
+    }
+    if (evicted) ++stats_.destination_evictions;
+    if (created) {
+      const Thresholds* t = overrides_.lookup(dst);
+      const Thresholds& th = t ? *t : config_.thresholds;
+      s->threshold_pps = th.pps;
+      s->threshold_bps = th.bps;
+      s->threshold_packets = th.pps * window_s_;
+      s->threshold_bytes = th.bps / 8 * window_s_;
+      s->dst_protected = placeOf(dst) == Place::Protected;
+      // Packet spacing at the threshold: by packets, or by bytes for full-size datagrams.
+      double rate = std::min(th.pps, th.bps / (8.0 * kFullDatagramBytes));
+      double gap_s = kRunGapSpacings / std::max(rate, 1e-9);
+      s->run_gap_ns =
+          static_cast<std::int64_t>(std::clamp(gap_s * 1e9, 1e6, static_cast<double>(window_ns_)));
+    }
+    return s;
+  }
+
+  void onPacket(const PacketSummary& p) noexcept {
+    if (p.ts_ns > now_ns_) {
+      now_ns_ = p.ts_ns;
+      if (now_ns_ >= next_sweep_ns_) sweep();
+    }
+    ++stats_.packets;
+    stats_.bytes += p.ip_bytes;
+    if (p.ip_proto != ipproto::kUdp) return;
+
+    Vector v = Vector::None;
+    std::uint16_t port = 0;
+    std::uint8_t evidence = 0;
+    std::uint32_t extra_packets = 0;
+    std::uint64_t extra_bytes = 0;
+    bool fragment = false;
+
+    if (p.isNonFirstFragment()) {
+      std::uint64_t dropped = 0;
+      FragmentTable::Entry& e =
+          fragments_.slot(FragmentTable::keyOf(p.src, p.dst, p.frag_id), p.ts_ns, &dropped);
+      stats_.fragments_unattributed += dropped;
+      if (e.vector == Vector::None) {  // its first fragment has not arrived (yet)
+        ++e.pending_packets;
+        e.pending_bytes += p.ip_bytes;
+        return;
+      }
+      v = e.vector;
+      port = e.port;
+      fragment = true;
+      ++stats_.fragments_attributed;
+    } else {
+      if (!p.hasPorts()) return;
+      VectorMatch m = classifyResponse(p);
+      Vector request = classifyRequest(p);
+      if (request != Vector::None) onRequest(p, request);
+      if (m.vector == Vector::None) {
+        if (request != Vector::None) return;  // a query to a service, not a reflection
+        v = Vector::GenericUdp;
+        port = p.src_port;
+        // The generic class's own solicitation: what this sender asked of that port.
+        if (RateSlot* s = rates_.find(p.src, Vector::GenericUdp, p.dst_port)) {
+          addRequest(*s, p);
+        }
+      } else {
+        v = m.vector;
+        port = v == Vector::Tftp ? vectorServicePort(Vector::Tftp) : m.service_port;
+        evidence = m.evidence;
+        ++stats_.reflection_packets;
+        scanners_.onResponse(p.src, p.dst, port, p.ts_ns);
+      }
+      if (p.isFragment()) {  // first fragment: name the datagram, collect early fragments
+        std::uint64_t dropped = 0;
+        FragmentTable::Entry& e =
+            fragments_.slot(FragmentTable::keyOf(p.src, p.dst, p.frag_id), p.ts_ns, &dropped);
+        stats_.fragments_unattributed += dropped;
+        if (e.vector == Vector::None) {
+          extra_packets = e.pending_packets;
+          extra_bytes = e.pending_bytes;
+          stats_.fragments_attributed += e.pending_packets;
+          e.pending_packets = 0;
+          e.pending_bytes = 0;
+        }
+        e.vector = v;
+        e.port = port;
+      }
+    }
+    account(p, v, port, evidence, fragment, extra_packets, extra_bytes);
+  }
+
+  void onRequest(const PacketSummary& p, Vector v) noexcept {
+    scanners_.onRequest(p.src, p.dst, p.dst_port, v, p.ts_ns);
+    if (RateSlot* s = slotFor(p.src, v, vectorServicePort(v), p.ts_ns)) addRequest(*s, p);
+  }
+
+  void addRequest(RateSlot& s, const PacketSummary& p) noexcept {
+    advanceSlot(s, std::max(bucketOf(p.ts_ns), s.bucket));
+    RateBucket& b = s.ring[s.bucket % rates_.windowBuckets()];
+    ++b.requests;
+    b.request_bytes += p.ip_bytes;
+    ++s.win_requests;
+    s.win_request_bytes += p.ip_bytes;
+  }
+
+  void account(const PacketSummary& p, Vector v, std::uint16_t port, std::uint8_t evidence,
+               bool fragment, std::uint32_t extra_packets, std::uint64_t extra_bytes) noexcept {
+    Place dst_place = placeOf(p.dst);
+    if (dst_place == Place::Ignored) return;
+    if (dst_place == Place::Outside && placeOf(p.src) != Place::Protected) {
+      ++stats_.transit_packets;
+      return;
+    }
+    RateSlot* sp = slotFor(p.dst, v, port, p.ts_ns);
+    if (!sp) return;
+    RateSlot& s = *sp;
+    std::int64_t b = bucketOf(p.ts_ns);
+    if (b < s.bucket) {
+      ++stats_.late_packets;
+      b = s.bucket;
+    }
+    advanceSlot(s, b);
+
+    const std::uint64_t n = 1 + extra_packets;
+    const std::uint64_t bytes = p.ip_bytes + extra_bytes;
+    if (s.attack == kNone && startsRun(s, p.ts_ns)) {
+      s.run_start_ns = p.ts_ns;  // quiet until now: a possible attack starts here
+      s.run_packets = 0;
+      s.run_bytes = 0;
+    }
+    RateBucket& bucket = s.ring[s.bucket % rates_.windowBuckets()];
+    bucket.packets += static_cast<std::uint32_t>(n);
+    bucket.bytes += bytes;
+    s.win_packets += n;
+    s.win_bytes += bytes;
+    s.run_packets += n;
+    s.run_bytes += bytes;
+    s.last_ns = std::max(s.last_ns, p.ts_ns);
+
+    if (s.tracker == kNone && s.win_packets >= std::min(kTrackWatchPackets, s.threshold_packets)) {
+      s.tracker = allocateTracker(rates_.indexOf(&s));
+    }
+    if (s.tracker != kNone) {
+      Tracker& t = *trackers_[s.tracker];
+      t.sources.add(p.src, static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, UINT32_MAX)));
+      t.evidence |= evidence;
+      if (v == Vector::Memcached && p.payload_len > 8) checkRansom(t, p);
+    }
+
+    if (s.attack != kNone) {
+      AttackState& a = attacks_[s.attack];
+      a.record.packets += n;
+      a.record.bytes += bytes;
+      if (fragment) a.record.fragments += n;
+      a.record.end_ns = std::max(a.record.end_ns, p.ts_ns);
+      if (aboveEndLevel(s)) {
+        a.last_hot_ns = a.record.end_ns;
+        a.hot_packets = a.record.packets;
+        a.hot_bytes = a.record.bytes;
+        a.hot_fragments = a.record.fragments;
+      }
+    } else if (s.win_packets >= s.threshold_packets || s.win_bytes >= s.threshold_bytes) {
+      tryOnset(s, p.ts_ns);
+    }
+  }
+
+  // A run (the packets that would make up an attack) restarts after a silence ten times
+  // longer than the packet spacing at the threshold rate, or when the window is still below a
+  // tenth of the threshold a whole window after the run began: a flood's ramp-up is kept,
+  // sparse background before it is not.
+  bool startsRun(const RateSlot& s, std::int64_t ts) const noexcept {
+    if (ts - s.last_ns > s.run_gap_ns) return true;
+    return s.win_packets < s.threshold_packets * kRunWatchFraction &&
+           s.win_bytes < s.threshold_bytes * kRunWatchFraction && ts - s.run_start_ns >= window_ns_;
+  }
+
+  bool aboveEndLevel(const RateSlot& s) const noexcept {
+    return s.win_packets >= config_.end_ratio * s.threshold_packets ||
+           s.win_bytes >= config_.end_ratio * s.threshold_bytes;
+  }
+
+  void checkRansom(Tracker& t, const PacketSummary& p) {
+    std::uint32_t n = t.ransom_checks++;
+    if (n >= kRansomFullChecks && (n & 127) != 0) return;
+    if (t.notes.size() >= kMaxRansomNotes) return;
+    std::optional<RansomNote> note = findRansomNote(p.payloadSpan());
+    if (!note) return;
+    for (const RansomEvidence& e : t.notes) {
+      if (e.text == note->text) return;
+    }
+    t.notes.push_back(RansomEvidence{std::move(note->text), std::move(note->monero_addresses)});
+  }
+
+  std::uint32_t allocateTracker(std::uint32_t slot) {
+    std::uint32_t idx;
+    if (!free_trackers_.empty()) {
+      idx = free_trackers_.back();
+      free_trackers_.pop_back();
+    } else if (trackers_.size() < config_.max_tracked) {
+      idx = static_cast<std::uint32_t>(trackers_.size());
+      trackers_.emplace_back();
+    } else {
+      ++stats_.tracker_overflows;
+      return kNone;
+    }
+    trackers_[idx] = std::make_unique<Tracker>(&budget_, config_.exact_sources_per_attack);
+    trackers_[idx]->slot = slot;
+    return idx;
+  }
+
+  void freeTracker(RateSlot& s) {
+    if (s.tracker == kNone) return;
+    trackers_[s.tracker].reset();
+    free_trackers_.push_back(s.tracker);
+    s.tracker = kNone;
+  }
+
+  // Answers to requests the destination sent are not reflection. For named amplification
+  // services the answers must also not dwarf the requests: spoofed requests are visible where
+  // our own servers are abused. The generic class has no such clause, because any bulk
+  // download over UDP (QUIC) is "amplified" in bytes by its acknowledgements.
+  bool solicited(const RateSlot& s) const noexcept {
+    if (static_cast<double>(s.win_requests) <
+        config_.solicited_ratio * static_cast<double>(s.win_packets)) {
+      return false;
+    }
+    return s.vector == Vector::GenericUdp ||
+           static_cast<double>(s.win_bytes) <
+               config_.solicited_max_amplification * static_cast<double>(s.win_request_bytes);
+  }
+
+  void tryOnset(RateSlot& s, std::int64_t ts) {
+    if (solicited(s)) return;
+    if (s.vector == Vector::GenericUdp) {
+      if (s.tracker == kNone || trackers_[s.tracker]->sources.distinct() <
+                                    static_cast<std::uint64_t>(config_.generic_min_sources)) {
+        return;
+      }
+    }
+    AttackState a;
+    AttackRecord& r = a.record;
+    r.id = attacks_.size() + 1;
+    r.victim = s.dst;
+    r.direction = s.dst_protected ? Direction::Inbound : Direction::Outbound;
+    r.vector = s.vector;
+    r.source_port = s.port;
+    r.start_ns = s.run_start_ns;
+    r.end_ns = s.last_ns;
+    r.detected_ns = ts;
+    r.packets = s.run_packets;
+    r.bytes = s.run_bytes;
+    r.threshold_pps = s.threshold_pps;
+    r.threshold_bps = s.threshold_bps;
+    a.slot = rates_.indexOf(&s);
+    a.last_hot_ns = r.end_ns;
+    a.hot_packets = r.packets;
+    a.hot_bytes = r.bytes;
+    a.last_update_ns = ts;
+    std::uint32_t idx = static_cast<std::uint32_t>(attacks_.size());
+    attacks_.push_back(std::move(a));
+    s.attack = idx;
+    active_.push_back(idx);
+    if (listener_) {
+      AttackRecord snapshot = attacks_[idx].record;
+      fillFromTracker(attacks_[idx], snapshot);
+      listener_->onAttackStarted(snapshot);
+    }
+  }
+
+  // Moves a slot to bucket `b`; when that completes buckets of an attack's slot, the window
+  // that just closed is a candidate for the attack's peak (only windows wholly inside the
+  // attack: a partial first window would understate nothing but could overstate bursts).
+  void advanceSlot(RateSlot& s, std::int64_t b) noexcept {
+    std::int64_t old_bucket = s.bucket;
+    std::uint64_t packets = 0, bytes = 0;
+    if (!rates_.advance(s, b, &packets, &bytes)) return;
+    if (s.attack == kNone) return;
+    AttackRecord& r = attacks_[s.attack].record;
+    std::int64_t window_end = (old_bucket + 1) * config_.bucket_ns;
+    if (window_end - r.start_ns >= window_ns_) {
+      r.peak_pps = std::max(r.peak_pps, static_cast<double>(packets) / window_s_);
+      r.peak_bps = std::max(r.peak_bps, static_cast<double>(bytes) * 8 / window_s_);
+    }
+  }
+
+  void fillFromTracker(const AttackState& a, AttackRecord& r) const {
+    const RateSlot& s = rates_.at(a.slot);
+    if (s.tracker == kNone || !trackers_[s.tracker]) return;
+    const Tracker& t = *trackers_[s.tracker];
+    r.reflectors = t.sources.distinct();
+    r.reflectors_estimated = t.sources.estimated();
+    r.top_reflectors = t.sources.top(config_.top_reflectors);
+    r.evidence = t.evidence;
+    r.ransom_notes = t.notes;
+    r.abused_hosts.clear();
+    if (r.direction == Direction::Outbound) {
+      for (const ReflectorStat& st : t.sources.top(kMaxAbusedHosts))
+        r.abused_hosts.push_back(st.ip);
+      std::sort(r.abused_hosts.begin(), r.abused_hosts.end());
+    }
+    if (r.active && r.peak_pps == 0) fillShortPeak(r, r.end_ns);
+  }
+
+  // An attack shorter than one window never closes a full window: its rate over its own span
+  // is the best estimate of its peak.
+  void fillShortPeak(AttackRecord& r, std::int64_t end_ns) const {
+    double span_s = std::max<double>(static_cast<double>(end_ns - r.start_ns) / 1e9, 1e-3);
+    r.peak_pps = static_cast<double>(r.packets) / std::max(span_s, 1e-3);
+    r.peak_bps = static_cast<double>(r.bytes) * 8 / std::max(span_s, 1e-3);
+    if (span_s >= window_s_) {  // never claim more than a window could hold
+      r.peak_pps = std::min(r.peak_pps, static_cast<double>(r.packets) / window_s_);
+      r.peak_bps = std::min(r.peak_bps, static_cast<double>(r.bytes) * 8 / window_s_);
+    }
+  }
+
+  void endAttack(std::uint32_t idx) {
+    AttackState& a = attacks_[idx];
+    RateSlot& s = rates_.at(a.slot);
+    AttackRecord& r = a.record;
+    r.active = false;
+    r.end_ns = a.last_hot_ns;
+    r.packets = a.hot_packets;
+    r.bytes = a.hot_bytes;
+    r.fragments = a.hot_fragments;
+    fillFromTracker(a, r);
+    if (r.peak_pps == 0) fillShortPeak(r, r.end_ns);
+    s.attack = kNone;
+    freeTracker(s);
+    active_.erase(std::find(active_.begin(), active_.end(), idx));
+    if (listener_) listener_->onAttackEnded(r);
+  }
+
+  void sweep() {
+    next_sweep_ns_ = (bucketOf(now_ns_) + 1) * config_.bucket_ns;
+    const std::int64_t now_bucket = bucketOf(now_ns_);
+    std::vector<std::uint32_t> active = active_;
+    for (std::uint32_t idx : active) {
+      AttackState& a = attacks_[idx];
+      RateSlot& s = rates_.at(a.slot);
+      advanceSlot(s, std::max(now_bucket, s.bucket));
+      if (aboveEndLevel(s)) {
+        a.quiet_since_ns = -1;
+      } else if (a.quiet_since_ns < 0) {
+        // Sweeps only run when time moves; the window had drained at the latest one window
+        // after the last hot packet, however long the silence before this sweep.
+        a.quiet_since_ns = std::min(now_ns_, a.last_hot_ns + window_ns_);
+      }
+      if (a.quiet_since_ns >= 0 && now_ns_ - a.quiet_since_ns >= config_.end_quiet_ns) {
+        endAttack(idx);
+        continue;
+      }
+      if (listener_ && now_ns_ - a.last_update_ns >= kUpdateIntervalNs) {
+        a.last_update_ns = now_ns_;
+        AttackRecord snapshot = a.record;
+        fillFromTracker(a, snapshot);
+        listener_->onAttackUpdated(snapshot);
+      }
+    }
+    // Once a second, release trackers of candidates that went quiet.
+    if (now_ns_ - last_tracker_sweep_ns_ >= kUpdateIntervalNs) {
+      last_tracker_sweep_ns_ = now_ns_;
+      for (std::uint32_t i = 0; i < trackers_.size(); ++i) {
+        if (!trackers_[i]) continue;
+        RateSlot& s = rates_.at(trackers_[i]->slot);
+        if (s.attack != kNone) continue;
+        advanceSlot(s, std::max(now_bucket, s.bucket));
+        if (s.win_packets < kTrackWatchPackets / 2) freeTracker(s);
+      }
+    }
+  }
+
+  DetectionConfig config_;
+  AttackListener* listener_;
+  PrefixSet networks_;
+  PrefixSet ignore_;
+  PrefixMap<Thresholds> overrides_;
+  RateTable rates_;
+  FragmentTable fragments_;
+  ScannerTracker scanners_;
+  ExactBudget budget_;
+  std::vector<std::unique_ptr<Tracker>> trackers_;
+  std::vector<std::uint32_t> free_trackers_;
+  std::vector<AttackState> attacks_;
+  std::vector<std::uint32_t> active_;
+  std::vector<PlaceCacheEntry> place_cache_;
+  std::int64_t window_ns_ = 0;
+  double window_s_ = 1;
+  std::int64_t now_ns_ = std::numeric_limits<std::int64_t>::min();
+  std::int64_t next_sweep_ns_ = std::numeric_limits<std::int64_t>::min();
+  std::int64_t last_tracker_sweep_ns_ = std::numeric_limits<std::int64_t>::min() / 2;
+  mutable EngineStats stats_;
+};
+
+Engine::Engine(DetectionConfig config, AttackListener* listener)
+    : impl_(std::make_unique<Impl>(std::move(config), listener)) {}
+Engine::~Engine() = default;
+void Engine::process(std::span<const PacketSummary> batch) noexcept { impl_->process(batch); }
+void Engine::advanceTime(std::int64_t now_ns) noexcept { impl_->advanceTime(now_ns); }
+void Engine::finish() noexcept { impl_->finish(); }
+std::vector<AttackRecord> Engine::attacks() const { return impl_->attacks(); }
+std::vector<ScannerRecord> Engine::scanners() const { return impl_->scanners(); }
+const EngineStats& Engine::stats() const noexcept { return impl_->stats(); }
+const DetectionConfig& Engine::config() const noexcept { return impl_->config(); }
+
+}  // namespace bw
