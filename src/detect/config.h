@@ -12,8 +12,11 @@ namespace bw {
 
 struct Thresholds {
   // Onset: traffic of one vector to one destination over the last `window` reaches either.
-  double pps = 250;  // packets per second
-  double bps = 5e6;  // IP bits per second
+  // Below the guarantee (any flood >= 1,000 pps or >= 10 Mbit/s for 1 s is caught) so window
+  // alignment and jitter cannot hide one; above the floor (benign traffic below 100 pps is
+  // never reported: 100 pps of 9,000-byte jumbo frames is 7.2 Mbit/s).
+  double pps = 150;  // packets per second
+  double bps = 8e6;  // IP bits per second
 };
 
 struct PrefixThresholds {

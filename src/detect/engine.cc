@@ -148,6 +148,14 @@ class Engine::Impl {
     return p;
   }
 
+  // Multicast and broadcast destinations (mDNS, SSDP NOTIFY, NetBIOS broadcasts) are local
+  // chatter; a reflected flood is aimed at a unicast address.
+  static bool notAVictim(const IpAddress& a) noexcept {
+    const auto& b = a.bytes();
+    if (a.isV4()) return (b[12] & 0xf0) == 0xe0 || a.v4() == 0xffffffffu;
+    return b[0] == 0xff;
+  }
+
   std::int64_t bucketOf(std::int64_t ts) const noexcept {
     return ts >= 0 ? ts / config_.bucket_ns : (ts - config_.bucket_ns + 1) / config_.bucket_ns;
   }
@@ -262,6 +270,7 @@ class Engine::Impl {
 
   void account(const PacketSummary& p, Vector v, std::uint16_t port, std::uint8_t evidence,
                bool fragment, std::uint32_t extra_packets, std::uint64_t extra_bytes) noexcept {
+    if (notAVictim(p.dst)) return;
     Place dst_place = placeOf(p.dst);
     if (dst_place == Place::Ignored) return;
     if (dst_place == Place::Outside && placeOf(p.src) != Place::Protected) {
@@ -286,6 +295,7 @@ class Engine::Impl {
       s.run_bytes = 0;
     }
     RateBucket& bucket = s.ring[s.bucket % rates_.windowBuckets()];
+    if (bucket.packets == 0) bucket.first_ns = p.ts_ns;
     bucket.packets += static_cast<std::uint32_t>(n);
     bucket.bytes += bytes;
     s.win_packets += n;
@@ -329,6 +339,15 @@ class Engine::Impl {
     if (ts - s.last_ns > s.run_gap_ns) return true;
     return s.win_packets < s.threshold_packets * kRunWatchFraction &&
            s.win_bytes < s.threshold_bytes * kRunWatchFraction && ts - s.run_start_ns >= window_ns_;
+  }
+
+  std::int64_t windowFirstPacket(const RateSlot& s) const noexcept {
+    std::int64_t first = std::numeric_limits<std::int64_t>::max();
+    for (int k = 0; k < rates_.windowBuckets(); ++k) {
+      const RateBucket& b = s.ring[k];
+      if (b.packets != 0) first = std::min(first, b.first_ns);
+    }
+    return first;
   }
 
   bool aboveEndLevel(const RateSlot& s) const noexcept {
@@ -406,6 +425,14 @@ class Engine::Impl {
     r.detected_ns = ts;
     r.packets = s.run_packets;
     r.bytes = s.run_bytes;
+    // The attack covers at least the window that crossed the threshold, even when a burst's
+    // silence restarted the run inside it.
+    std::int64_t window_first = windowFirstPacket(s);
+    if (window_first < r.start_ns) {
+      r.start_ns = window_first;
+      r.packets = s.win_packets;
+      r.bytes = s.win_bytes;
+    }
     r.threshold_pps = s.threshold_pps;
     r.threshold_bps = s.threshold_bps;
     a.slot = rates_.indexOf(&s);
@@ -425,8 +452,7 @@ class Engine::Impl {
   }
 
   // Moves a slot to bucket `b`; when that completes buckets of an attack's slot, the window
-  // that just closed is a candidate for the attack's peak (only windows wholly inside the
-  // attack: a partial first window would understate nothing but could overstate bursts).
+  // that just closed is a candidate for the attack's peak.
   void advanceSlot(RateSlot& s, std::int64_t b) noexcept {
     std::int64_t old_bucket = s.bucket;
     std::uint64_t packets = 0, bytes = 0;
@@ -434,7 +460,8 @@ class Engine::Impl {
     if (s.attack == kNone) return;
     AttackRecord& r = attacks_[s.attack].record;
     std::int64_t window_end = (old_bucket + 1) * config_.bucket_ns;
-    if (window_end - r.start_ns >= window_ns_) {
+    // Only windows wholly inside the attack: not its ramp-up, not the silence after it.
+    if (window_end - r.start_ns >= window_ns_ && window_end - config_.bucket_ns <= r.end_ns) {
       r.peak_pps = std::max(r.peak_pps, static_cast<double>(packets) / window_s_);
       r.peak_bps = std::max(r.peak_bps, static_cast<double>(bytes) * 8 / window_s_);
     }

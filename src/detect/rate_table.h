@@ -26,6 +26,7 @@ struct RateBucket {
   std::uint32_t requests = 0;
   std::uint64_t bytes = 0;
   std::uint64_t request_bytes = 0;
+  std::int64_t first_ns = 0;  // first response packet in the bucket (when packets > 0)
 };
 
 struct RateSlot {

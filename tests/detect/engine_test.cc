@@ -400,5 +400,32 @@ TEST(EngineTest, TimeAdvancesWithoutPacketsToEndAttacks) {
   EXPECT_FALSE(rec.ended[0].active);
 }
 
+TEST(EngineTest, BurstyFloodIsCoveredFromItsFirstBurst) {
+  // 20-packet bursts every 100 ms (200 pps): the silences between bursts are longer than the
+  // run gap, yet the attack must cover everything from the first burst.
+  IpAddress victim = ip("198.18.0.95");
+  std::vector<PacketSummary> packets;
+  for (int burst = 0; burst < 30; ++burst) {
+    for (int i = 0; i < 20; ++i) {
+      std::int64_t ts = kT0 + burst * (kSec / 10) + i * 100'000;
+      packets.push_back(
+          udp(ts, v4(0x0C000001 + static_cast<std::uint32_t>(i)), victim, 53, 999, 1200));
+    }
+  }
+  auto attacks = run(DetectionConfig{}, packets);
+  ASSERT_EQ(attacks.size(), 1u);
+  EXPECT_EQ(attacks[0].start_ns, packets.front().ts_ns);
+  EXPECT_EQ(attacks[0].packets, packets.size());
+}
+
+TEST(EngineTest, MulticastAndBroadcastAreNeverVictims) {
+  std::vector<PacketSummary> packets = flood(kT0, 3000, 2, 50, ip("224.0.0.251"), 5353, 300);
+  auto b = flood(kT0, 3000, 2, 50, ip("255.255.255.255"), 137, 300);
+  auto c = flood(kT0, 3000, 2, 50, ip("ff02::c"), 1900, 300);
+  packets.insert(packets.end(), b.begin(), b.end());
+  packets.insert(packets.end(), c.begin(), c.end());
+  EXPECT_TRUE(run(DetectionConfig{}, packets).empty());
+}
+
 }  // namespace
 }  // namespace bw
