@@ -33,7 +33,7 @@ constexpr double kRunWatchFraction = 0.1;  // below this share of the threshold 
 constexpr double kRunGapSpacings =
     10;  // ... and after this many threshold-rate spacings of silence
 constexpr double kFullDatagramBytes = 1500;
-constexpr double kTrackWatchPackets = 8;  // start tracking sources from this many per window
+constexpr double kTrackWatchPackets = kEarlySources;  // sources tracked from this many per window
 constexpr std::size_t kMaxRansomNotes = 4;
 constexpr std::uint32_t kRansomFullChecks = 4096;  // then every 128th memcached datagram
 constexpr std::size_t kMaxAbusedHosts = 1024;
@@ -293,6 +293,7 @@ class Engine::Impl {
       s.run_start_ns = p.ts_ns;  // quiet until now: a possible attack starts here
       s.run_packets = 0;
       s.run_bytes = 0;
+      s.early_count = 0;
     }
     RateBucket& bucket = s.ring[s.bucket % rates_.windowBuckets()];
     if (bucket.packets == 0) bucket.first_ns = p.ts_ns;
@@ -304,12 +305,24 @@ class Engine::Impl {
     s.run_bytes += bytes;
     s.last_ns = std::max(s.last_ns, p.ts_ns);
 
-    if (s.tracker == kNone && s.win_packets >= std::min(kTrackWatchPackets, s.threshold_packets)) {
-      s.tracker = allocateTracker(rates_.indexOf(&s));
+    const auto src_bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, UINT32_MAX));
+    if (s.tracker == kNone) {
+      if (s.win_packets >= std::min(kTrackWatchPackets, s.threshold_packets)) {
+        s.tracker = allocateTracker(rates_.indexOf(&s));
+        if (s.tracker != kNone) {
+          SourceTracker& sources = trackers_[s.tracker]->sources;
+          for (int i = 0; i < s.early_count; ++i) sources.add(s.early_src[i], s.early_bytes[i]);
+        }
+        s.early_count = 0;
+      } else if (s.early_count < kEarlySources) {
+        s.early_src[s.early_count] = p.src;
+        s.early_bytes[s.early_count] = src_bytes;
+        ++s.early_count;
+      }
     }
     if (s.tracker != kNone) {
       Tracker& t = *trackers_[s.tracker];
-      t.sources.add(p.src, static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, UINT32_MAX)));
+      t.sources.add(p.src, src_bytes);
       t.evidence |= evidence;
       if (v == Vector::Memcached && p.payload_len > 8) checkRansom(t, p);
     }

@@ -29,6 +29,10 @@ struct RateBucket {
   std::int64_t first_ns = 0;  // first response packet in the bucket (when packets > 0)
 };
 
+// Sources of the packets a slot receives before it has a SourceTracker (trackers start at
+// this many packets in the window), replayed into the tracker so attribution stays exact.
+inline constexpr int kEarlySources = 8;
+
 struct RateSlot {
   IpAddress dst;
   std::uint16_t port = 0;
@@ -51,6 +55,9 @@ struct RateSlot {
   std::uint64_t win_bytes = 0;
   std::uint64_t win_requests = 0;
   std::uint64_t win_request_bytes = 0;
+  std::uint8_t early_count = 0;
+  IpAddress early_src[kEarlySources];
+  std::uint32_t early_bytes[kEarlySources] = {};
   RateBucket ring[kMaxWindowBuckets];
 };
 

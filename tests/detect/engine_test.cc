@@ -427,5 +427,17 @@ TEST(EngineTest, MulticastAndBroadcastAreNeverVictims) {
   EXPECT_TRUE(run(DetectionConfig{}, packets).empty());
 }
 
+TEST(EngineTest, EverySourceCountsFromTheFirstPacket) {
+  // Each reflector sends exactly one datagram: none may be lost before tracking starts.
+  std::vector<PacketSummary> packets;
+  for (std::uint32_t i = 0; i < 3000; ++i) {
+    packets.push_back(udp(kT0 + i * 200'000, v4(0x0D000001 + i), ip("198.18.0.96"), 161, 999, 900));
+  }
+  auto attacks = run(DetectionConfig{}, packets);
+  ASSERT_EQ(attacks.size(), 1u);
+  EXPECT_EQ(attacks[0].reflectors, 3000u);
+  EXPECT_EQ(attacks[0].packets, 3000u);
+}
+
 }  // namespace
 }  // namespace bw
