@@ -2,9 +2,9 @@
 //
 // decodeFrame() walks link layer (Ethernet, 802.1Q/802.1ad/QinQ, PPPoE session, Linux cooked
 // v1/v2, raw IP, BSD/OpenBSD loopback), IPv4 or IPv6 (hop-by-hop, routing, destination options,
-// fragment, AH extension headers), and the UDP/TCP header when present. Every read is bounds-checked;
-// it never allocates and never throws. Counters are the caller's: the returned status is an
-// index into a counter array (see DecodeStatus).
+// fragment, AH extension headers), and the UDP/TCP header when present. Every read is
+// bounds-checked; it never allocates and never throws. Counters are the caller's: the returned
+// status is an index into a counter array (see DecodeStatus).
 #pragma once
 
 #include <array>
@@ -17,14 +17,14 @@ namespace bw {
 
 enum class DecodeStatus : std::uint8_t {
   Ok,
-  NotIp,                 // valid frame that carries no IP (ARP, LLDP, ...): not malformed
+  NotIp,  // valid frame that carries no IP (ARP, LLDP, ...): not malformed
   UnsupportedLinkType,
   TruncatedLinkHeader,
-  TruncatedIpHeader,     // captured bytes end inside the IPv4/IPv6 header
-  BadIpVersion,          // version nibble disagrees with the link layer's ethertype
-  BadIpHeaderLength,     // IPv4 IHL < 5
-  BadIpTotalLength,      // IPv4 total length < header length
-  BadIpv6ExtensionHeader,// truncated or over-long IPv6 extension header chain
+  TruncatedIpHeader,         // captured bytes end inside the IPv4/IPv6 header
+  BadIpVersion,              // version nibble disagrees with the link layer's ethertype
+  BadIpHeaderLength,         // IPv4 IHL < 5
+  BadIpTotalLength,          // IPv4 total length < header length
+  BadIpv6ExtensionHeader,    // truncated or over-long IPv6 extension header chain
   TruncatedTransportHeader,  // first fragment / whole datagram cut inside UDP/TCP header
                              // (also a TCP data offset < 5 or past the datagram)
   kCount
@@ -36,9 +36,9 @@ constexpr bool isMalformed(DecodeStatus s) noexcept {
 }
 
 namespace pktflag {
-inline constexpr std::uint8_t kFragment = 1;        // part of a fragmented IP datagram
-inline constexpr std::uint8_t kFirstFragment = 2;   // offset 0 (carries the L4 header)
-inline constexpr std::uint8_t kHasPorts = 4;        // src_port/dst_port are valid
+inline constexpr std::uint8_t kFragment = 1;       // part of a fragmented IP datagram
+inline constexpr std::uint8_t kFirstFragment = 2;  // offset 0 (carries the L4 header)
+inline constexpr std::uint8_t kHasPorts = 4;       // src_port/dst_port are valid
 inline constexpr std::uint8_t kIpv6 = 8;
 }  // namespace pktflag
 
@@ -53,14 +53,14 @@ struct PacketSummary {
   std::int64_t ts_ns = 0;
   IpAddress src;
   IpAddress dst;
-  std::uint32_t ip_bytes = 0;   // IPv4 total length, IPv6 payload length + 40 (as flow records)
-  std::uint32_t frag_id = 0;    // IPv4 identification / IPv6 fragment identification
-  std::uint16_t src_port = 0;   // valid when flags & kHasPorts
+  std::uint32_t ip_bytes = 0;  // IPv4 total length, IPv6 payload length + 40 (as flow records)
+  std::uint32_t frag_id = 0;   // IPv4 identification / IPv6 fragment identification
+  std::uint16_t src_port = 0;  // valid when flags & kHasPorts
   std::uint16_t dst_port = 0;
-  std::uint8_t ip_proto = 0;    // final upper-layer protocol after extension headers
-  std::uint8_t flags = 0;       // pktflag::
+  std::uint8_t ip_proto = 0;  // final upper-layer protocol after extension headers
+  std::uint8_t flags = 0;     // pktflag::
   std::uint8_t tcp_flags = 0;
-  std::uint16_t payload_len = 0;   // L4 payload bytes captured at `payload` (<= on the wire)
+  std::uint16_t payload_len = 0;  // L4 payload bytes captured at `payload` (<= on the wire)
   // L4 payload length per the headers: this packet's IP length minus its headers (a first
   // fragment's share, not the reassembled datagram's); clamped to 65535 like payload_len.
   // Non-first fragments and protocols without a parsed header report the whole IP payload.

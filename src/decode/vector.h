@@ -38,7 +38,9 @@ enum class Vector : std::uint8_t {
 
 // "memcached", "dns", ..., "udp" for GenericUdp (callers append ":<port>").
 const char* vectorName(Vector v) noexcept;
-// Parses the names above ("udp:500" -> GenericUdp with port 500 in *port).
+// Parses the names above ("udp:500" -> GenericUdp with port 500 in *port). Case-insensitive;
+// a named vector stores its service port in *port; "udp" without a port (or port 0) and "none"
+// are rejected. Either pointer may be null; nothing is written on failure.
 bool parseVectorName(std::string_view name, Vector* v, std::uint16_t* port) noexcept;
 // The well-known service port of a named vector (0 for None and GenericUdp).
 std::uint16_t vectorServicePort(Vector v) noexcept;
@@ -47,10 +49,10 @@ std::string vectorLabel(Vector v, std::uint16_t port);
 
 namespace evidence {
 inline constexpr std::uint8_t kPortOnly = 0;
-inline constexpr std::uint8_t kPayloadMatch = 1;   // payload has the service's response shape
-inline constexpr std::uint8_t kMemcachedFrame = 2; // 8-byte memcached UDP frame header
-inline constexpr std::uint8_t kMemcachedText = 4;  // "STAT " / "VALUE " / "END" payload
-inline constexpr std::uint8_t kNtpMonlist = 8;     // NTP mode 7 MON_GETLIST(_1) response
+inline constexpr std::uint8_t kPayloadMatch = 1;    // payload has the service's response shape
+inline constexpr std::uint8_t kMemcachedFrame = 2;  // 8-byte memcached UDP frame header
+inline constexpr std::uint8_t kMemcachedText = 4;   // "STAT " / "VALUE " / "END" payload
+inline constexpr std::uint8_t kNtpMonlist = 8;      // NTP mode 7 MON_GETLIST(_1) response
 }  // namespace evidence
 
 struct VectorMatch {
