@@ -160,9 +160,10 @@ class Engine::Impl {
     return ts >= 0 ? ts / config_.bucket_ns : (ts - config_.bucket_ns + 1) / config_.bucket_ns;
   }
 
-  RateSlot* slotFor(const IpAddress& dst, Vector v, std::uint16_t port, std::int64_t ts) noexcept {
+  RateSlot* slotFor(const IpAddress& dst, Vector v, std::uint16_t port, bool asked,
+                    std::int64_t ts) noexcept {
     bool created = false, evicted = false;
-    RateSlot* s = rates_.findOrCreate(dst, v, port, bucketOf(ts), &created, &evicted);
+    RateSlot* s = rates_.findOrCreate(dst, v, port, asked, bucketOf(ts), &created, &evicted);
     if (!s) {
       ++stats_.destination_table_full;
       return nullptr;
@@ -176,6 +177,10 @@ class Engine::Impl {
       s->threshold_packets = th.pps * window_s_;
       s->threshold_bytes = th.bps / 8 * window_s_;
       s->dst_protected = placeOf(dst) == Place::Protected;
+      if (!asked && v != Vector::GenericUdp) {
+        if (const RateSlot* a = rates_.find(dst, v, port, true))
+          s->last_request_ns = a->last_request_ns;
+      }
       // Packet spacing at the threshold: by packets, or by bytes for full-size datagrams.
       double rate = std::min(th.pps, th.bps / (8.0 * kFullDatagramBytes));
       double gap_s = kRunGapSpacings / std::max(rate, 1e-9);
@@ -221,11 +226,13 @@ class Engine::Impl {
       Vector request = classifyRequest(p);
       if (request != Vector::None) onRequest(p, request);
       if (m.vector == Vector::None) {
-        if (request != Vector::None) return;  // a query to a service, not a reflection
+        // Also when it looks like a request (its destination port is a service's): floods
+        // aimed at random victim ports hit those ports too, and a real query counts for no
+        // generic key that could cross a threshold (clients' source ports vary).
         v = Vector::GenericUdp;
         port = p.src_port;
         // The generic class's own solicitation: what this sender asked of that port.
-        if (RateSlot* s = rates_.find(p.src, Vector::GenericUdp, p.dst_port)) {
+        if (RateSlot* s = rates_.find(p.src, Vector::GenericUdp, p.dst_port, false)) {
           addRequest(*s, p);
         }
       } else {
@@ -256,10 +263,14 @@ class Engine::Impl {
 
   void onRequest(const PacketSummary& p, Vector v) noexcept {
     scanners_.onRequest(p.src, p.dst, p.dst_port, v, p.ts_ns);
-    if (RateSlot* s = slotFor(p.src, v, vectorServicePort(v), p.ts_ns)) addRequest(*s, p);
+    const std::uint16_t port = vectorServicePort(v);
+    if (RateSlot* s = slotFor(p.src, v, port, true, p.ts_ns)) addRequest(*s, p);
+    // Tell the sender's slot for unasked traffic to check answers against its questions.
+    if (RateSlot* u = rates_.find(p.src, v, port, false)) u->last_request_ns = p.ts_ns;
   }
 
   void addRequest(RateSlot& s, const PacketSummary& p) noexcept {
+    s.last_request_ns = p.ts_ns;
     advanceSlot(s, std::max(bucketOf(p.ts_ns), s.bucket));
     RateBucket& b = s.ring[s.bucket % rates_.windowBuckets()];
     ++b.requests;
@@ -277,8 +288,15 @@ class Engine::Impl {
       ++stats_.transit_packets;
       return;
     }
-    RateSlot* sp = slotFor(p.dst, v, port, p.ts_ns);
+    RateSlot* sp = slotFor(p.dst, v, port, false, p.ts_ns);
     if (!sp) return;
+    // An answer from a server the destination asked within the window belongs to its
+    // conversations, not to a flood from sources it never asked.
+    if (v != Vector::GenericUdp && p.ts_ns - sp->last_request_ns <= window_ns_ &&
+        scanners_.asked(p.dst, port, p.src)) {
+      sp = slotFor(p.dst, v, port, true, p.ts_ns);
+      if (!sp) return;
+    }
     RateSlot& s = *sp;
     std::int64_t b = bucketOf(p.ts_ns);
     if (b < s.bucket) {
@@ -404,11 +422,13 @@ class Engine::Impl {
     s.tracker = kNone;
   }
 
-  // Answers to requests the destination sent are not reflection. For named amplification
-  // services the answers must also not dwarf the requests: spoofed requests are visible where
-  // our own servers are abused. The generic class has no such clause, because any bulk
-  // download over UDP (QUIC) is "amplified" in bytes by its acknowledgements.
+  // Answers to requests the destination sent are not reflection. Named services: the asked
+  // slot holds answers from servers the destination asked, and they must also not dwarf the
+  // requests, since spoofed requests are visible where our own servers are abused. The
+  // generic class has no per-server check and no byte clause, because any bulk download over
+  // UDP (QUIC) is "amplified" in bytes by its acknowledgements.
   bool solicited(const RateSlot& s) const noexcept {
+    if (s.vector != Vector::GenericUdp && !s.asked) return false;  // nobody asked these sources
     if (static_cast<double>(s.win_requests) <
         config_.solicited_ratio * static_cast<double>(s.win_packets)) {
       return false;

@@ -12,21 +12,21 @@ RateTable::RateTable(std::uint32_t capacity, int window_buckets)
   mask_ = size - 1;
 }
 
-RateSlot* RateTable::find(const IpAddress& dst, Vector v, std::uint16_t port) noexcept {
-  std::uint32_t i = static_cast<std::uint32_t>(keyHash(dst, v, port)) & mask_;
+RateSlot* RateTable::find(const IpAddress& dst, Vector v, std::uint16_t port, bool asked) noexcept {
+  std::uint32_t i = static_cast<std::uint32_t>(keyHash(dst, v, port, asked)) & mask_;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
     RateSlot& s = slots_[i];
     if (!s.used) return nullptr;
-    if (s.port == port && s.vector == v && s.dst == dst) return &s;
+    if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
   }
   return nullptr;
 }
 
-RateSlot* RateTable::findOrCreate(const IpAddress& dst, Vector v, std::uint16_t port,
+RateSlot* RateTable::findOrCreate(const IpAddress& dst, Vector v, std::uint16_t port, bool asked,
                                   std::int64_t now_bucket, bool* created, bool* evicted) noexcept {
   *created = false;
   *evicted = false;
-  std::uint32_t i = static_cast<std::uint32_t>(keyHash(dst, v, port)) & mask_;
+  std::uint32_t i = static_cast<std::uint32_t>(keyHash(dst, v, port, asked)) & mask_;
   RateSlot* victim = nullptr;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
     RateSlot& s = slots_[i];
@@ -34,7 +34,7 @@ RateSlot* RateTable::findOrCreate(const IpAddress& dst, Vector v, std::uint16_t 
       victim = &s;
       break;
     }
-    if (s.port == port && s.vector == v && s.dst == dst) return &s;
+    if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
     if (s.attack == kNone && s.tracker == kNone && (!victim || s.last_ns < victim->last_ns)) {
       victim = &s;
     }
@@ -48,6 +48,7 @@ RateSlot* RateTable::findOrCreate(const IpAddress& dst, Vector v, std::uint16_t 
   victim->dst = dst;
   victim->vector = v;
   victim->port = port;
+  victim->asked = asked;
   victim->bucket = now_bucket;
   *created = true;
   return victim;

@@ -38,11 +38,15 @@ struct RateSlot {
   std::uint16_t port = 0;
   Vector vector = Vector::None;
   bool used = false;
-  bool dst_protected = true;      // dst inside --networks (or no networks given)
-  std::uint32_t tracker = kNone;  // SourceTracker index
-  std::uint32_t attack = kNone;   // index of the active attack, if any
-  double threshold_packets = 0;   // per window
-  double threshold_bytes = 0;     // per window
+  bool dst_protected = true;  // dst inside --networks (or no networks given)
+  // Answers from servers the destination asked (and its requests) live in their own slot, so
+  // a host's own conversations neither mask nor inflate a flood from sources it never asked.
+  bool asked = false;
+  std::int64_t last_request_ns = INT64_MIN / 2;  // newest request by the destination on this key
+  std::uint32_t tracker = kNone;                 // SourceTracker index
+  std::uint32_t attack = kNone;                  // index of the active attack, if any
+  double threshold_packets = 0;                  // per window
+  double threshold_bytes = 0;                    // per window
   double threshold_pps = 0;
   double threshold_bps = 0;
   std::int64_t bucket = 0;        // index (ts / bucket_ns) of the newest bucket
@@ -70,9 +74,9 @@ class RateTable {
   // Finds the slot for the key or claims one (fresh or evicted). `*created` tells which; the
   // caller initialises thresholds of created slots. Returns nullptr only when every slot in
   // the probe window is in an attack.
-  RateSlot* findOrCreate(const IpAddress& dst, Vector v, std::uint16_t port,
+  RateSlot* findOrCreate(const IpAddress& dst, Vector v, std::uint16_t port, bool asked,
                          std::int64_t now_bucket, bool* created, bool* evicted) noexcept;
-  RateSlot* find(const IpAddress& dst, Vector v, std::uint16_t port) noexcept;
+  RateSlot* find(const IpAddress& dst, Vector v, std::uint16_t port, bool asked) noexcept;
   RateSlot& at(std::uint32_t index) noexcept { return slots_[index]; }
   const RateSlot& at(std::uint32_t index) const noexcept { return slots_[index]; }
   std::uint32_t indexOf(const RateSlot* s) const noexcept {
@@ -89,9 +93,11 @@ class RateTable {
   std::size_t memoryBytes() const noexcept { return slots_.size() * sizeof(RateSlot); }
 
  private:
-  std::uint64_t keyHash(const IpAddress& dst, Vector v, std::uint16_t port) const noexcept {
-    return dst.hash() ^
-           (std::uint64_t{static_cast<std::uint8_t>(v)} << 16 | port) * 0x9E3779B97F4A7C15ULL;
+  std::uint64_t keyHash(const IpAddress& dst, Vector v, std::uint16_t port,
+                        bool asked) const noexcept {
+    std::uint64_t k =
+        (std::uint64_t{asked} << 24) | (std::uint64_t{static_cast<std::uint8_t>(v)} << 16) | port;
+    return dst.hash() ^ k * 0x9E3779B97F4A7C15ULL;
   }
 
   std::vector<RateSlot> slots_;

@@ -136,6 +136,12 @@ void ScannerTracker::onResponse(const IpAddress& responder, const IpAddress& dst
   }
 }
 
+bool ScannerTracker::asked(const IpAddress& requester, std::uint16_t port,
+                           const IpAddress& server) noexcept {
+  bool inserted = false;
+  return tripleFind(tripleKey(requester, port, server), false, &inserted) != nullptr;
+}
+
 std::vector<ScannerRecord> ScannerTracker::scanners() const {
   std::vector<ScannerRecord> out = finished_;
   for (const Entry& e : entries_) {

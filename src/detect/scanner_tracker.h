@@ -29,6 +29,10 @@ class ScannerTracker {
   void onResponse(const IpAddress& responder, const IpAddress& dst, std::uint16_t port,
                   std::int64_t ts_ns) noexcept;
 
+  // True when `requester` recently sent a request to `server`:port (the triple set holds the
+  // last ~half million distinct requests; answers come within seconds).
+  bool asked(const IpAddress& requester, std::uint16_t port, const IpAddress& server) noexcept;
+
   // Sources that qualify as scanners (finished episodes and current ones), by start time.
   std::vector<ScannerRecord> scanners() const;
   std::uint64_t evictions() const noexcept { return evictions_; }

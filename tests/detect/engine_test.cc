@@ -439,5 +439,25 @@ TEST(EngineTest, EverySourceCountsFromTheFirstPacket) {
   EXPECT_EQ(attacks[0].packets, 3000u);
 }
 
+TEST(EngineTest, FloodOnABusyResolverIsSeparatedFromItsOwnAnswers) {
+  IpAddress resolver = ip("198.18.0.53");
+  std::vector<PacketSummary> packets;
+  for (int i = 0; i < 40000; ++i) {  // 10,000 queries/s for 4 s, all answered
+    std::int64_t ts = kT0 + static_cast<std::int64_t>(i) * kSec / 10000;
+    IpAddress server = v4(0x08080000 + static_cast<std::uint32_t>(i % 200));
+    auto port = static_cast<std::uint16_t>(30000 + i % 20000);
+    packets.push_back(udp(ts, resolver, server, port, 53, 70));
+    packets.push_back(udp(ts + 2'000'000, server, resolver, 53, port, 300));
+  }
+  auto flood_packets = flood(kT0 + kSec, 3000, 2, 60, resolver, 53, 1500);
+  packets.insert(packets.end(), flood_packets.begin(), flood_packets.end());
+  auto attacks = run(DetectionConfig{}, packets);
+  ASSERT_EQ(attacks.size(), 1u);
+  EXPECT_EQ(attacks[0].vector, Vector::Dns);
+  EXPECT_EQ(attacks[0].packets, flood_packets.size());
+  EXPECT_EQ(attacks[0].reflectors, 60u);
+  EXPECT_EQ(attacks[0].start_ns, flood_packets.front().ts_ns);
+}
+
 }  // namespace
 }  // namespace bw
