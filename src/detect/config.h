@@ -10,6 +10,9 @@
 
 namespace bw {
 
+// The longest onset window, in buckets, the engine keeps per destination.
+inline constexpr int kMaxWindowBuckets = 16;
+
 struct Thresholds {
   // Onset: traffic of one vector to one destination over the last `window` reaches either.
   // Below the guarantee (any flood >= 1,000 pps or >= 10 Mbit/s for 1 s is caught) so window

@@ -15,10 +15,10 @@
 
 #include "core/ip_address.h"
 #include "decode/vector.h"
+#include "detect/config.h"
 
 namespace bw {
 
-inline constexpr int kMaxWindowBuckets = 16;
 inline constexpr std::uint32_t kNone = 0xffffffffu;
 
 struct RateBucket {
