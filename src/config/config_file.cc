@@ -11,7 +11,6 @@
 #include <span>
 #include <sstream>
 
-
 namespace bw {
 
 namespace {
