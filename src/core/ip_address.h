@@ -69,7 +69,12 @@ class IpAddress {
   }
 
   friend bool operator==(const IpAddress& a, const IpAddress& b) noexcept {
-    return a.bytes_ == b.bytes_;
+    std::uint64_t a0, a1, b0, b1;  // two word compares, not a memcmp call
+    std::memcpy(&a0, a.bytes_.data(), 8);
+    std::memcpy(&a1, a.bytes_.data() + 8, 8);
+    std::memcpy(&b0, b.bytes_.data(), 8);
+    std::memcpy(&b1, b.bytes_.data() + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
   }
   friend auto operator<=>(const IpAddress& a, const IpAddress& b) noexcept {
     return a.bytes_ <=> b.bytes_;

@@ -205,6 +205,7 @@ class Engine::Impl {
     std::uint32_t extra_packets = 0;
     std::uint64_t extra_bytes = 0;
     bool fragment = false;
+    bool lookup_only = false;
 
     if (p.isNonFirstFragment()) {
       std::uint64_t dropped = 0;
@@ -226,9 +227,11 @@ class Engine::Impl {
       Vector request = classifyRequest(p);
       if (request != Vector::None) onRequest(p, request);
       if (m.vector == Vector::None) {
-        // Also when it looks like a request (its destination port is a service's): floods
-        // aimed at random victim ports hit those ports too, and a real query counts for no
-        // generic key that could cross a threshold (clients' source ports vary).
+        // A datagram to a service's port from an unknown port is most likely a client's
+        // request; it still counts for a generic key that exists already, because floods aimed
+        // at random victim ports hit service ports too (but it creates none: every client's
+        // ephemeral port would get a key of its own).
+        lookup_only = request != Vector::None;
         v = Vector::GenericUdp;
         port = p.src_port;
         // The generic class's own solicitation: what this sender asked of that port.
@@ -258,7 +261,7 @@ class Engine::Impl {
         e.port = port;
       }
     }
-    account(p, v, port, evidence, fragment, extra_packets, extra_bytes);
+    account(p, v, port, evidence, fragment, extra_packets, extra_bytes, lookup_only);
   }
 
   void onRequest(const PacketSummary& p, Vector v) noexcept {
@@ -279,8 +282,11 @@ class Engine::Impl {
     s.win_request_bytes += p.ip_bytes;
   }
 
+  // `lookup_only`: count the packet only if its key already exists (a datagram that may be a
+  // client's request must not create a key of its own).
   void account(const PacketSummary& p, Vector v, std::uint16_t port, std::uint8_t evidence,
-               bool fragment, std::uint32_t extra_packets, std::uint64_t extra_bytes) noexcept {
+               bool fragment, std::uint32_t extra_packets, std::uint64_t extra_bytes,
+               bool lookup_only) noexcept {
     if (notAVictim(p.dst)) return;
     Place dst_place = placeOf(p.dst);
     if (dst_place == Place::Ignored) return;
@@ -288,8 +294,14 @@ class Engine::Impl {
       ++stats_.transit_packets;
       return;
     }
-    RateSlot* sp = slotFor(p.dst, v, port, false, p.ts_ns);
-    if (!sp) return;
+    RateSlot* sp = nullptr;
+    if (lookup_only) {
+      sp = rates_.find(p.dst, v, port, false);
+      if (!sp) return;
+    } else {
+      sp = slotFor(p.dst, v, port, false, p.ts_ns);
+      if (!sp) return;
+    }
     // An answer from a server the destination asked within the window belongs to its
     // conversations, not to a flood from sources it never asked.
     if (v != Vector::GenericUdp && p.ts_ns - sp->last_request_ns <= window_ns_ &&

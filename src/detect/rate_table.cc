@@ -9,14 +9,19 @@ RateTable::RateTable(std::uint32_t capacity, int window_buckets)
     : window_(std::clamp(window_buckets, 1, kMaxWindowBuckets)) {
   std::uint32_t size = std::bit_ceil(std::max<std::uint32_t>(capacity, kProbeLimit));
   slots_.resize(size);
+  tags_.assign(size, 0);
   mask_ = size - 1;
 }
 
 RateSlot* RateTable::find(const IpAddress& dst, Vector v, std::uint16_t port, bool asked) noexcept {
-  std::uint32_t i = static_cast<std::uint32_t>(keyHash(dst, v, port, asked)) & mask_;
+  const std::uint64_t h = keyHash(dst, v, port, asked);
+  const std::uint32_t tag = tagOf(h);
+  std::uint32_t i = static_cast<std::uint32_t>(h) & mask_;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
+    const std::uint32_t t = tags_[i];
+    if (t == 0) return nullptr;
+    if (t != tag) continue;
     RateSlot& s = slots_[i];
-    if (!s.used) return nullptr;
     if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
   }
   return nullptr;
@@ -26,32 +31,38 @@ RateSlot* RateTable::findOrCreate(const IpAddress& dst, Vector v, std::uint16_t 
                                   std::int64_t now_bucket, bool* created, bool* evicted) noexcept {
   *created = false;
   *evicted = false;
-  std::uint32_t i = static_cast<std::uint32_t>(keyHash(dst, v, port, asked)) & mask_;
-  RateSlot* victim = nullptr;
+  const std::uint64_t h = keyHash(dst, v, port, asked);
+  const std::uint32_t tag = tagOf(h);
+  std::uint32_t i = static_cast<std::uint32_t>(h) & mask_;
+  std::uint32_t victim = kNone;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
-    RateSlot& s = slots_[i];
-    if (!s.used) {
-      victim = &s;
+    const std::uint32_t t = tags_[i];
+    if (t == 0) {
+      victim = i;
       break;
     }
-    if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
-    if (s.attack == kNone && s.tracker == kNone && (!victim || s.last_ns < victim->last_ns)) {
-      victim = &s;
+    RateSlot& s = slots_[i];
+    if (t == tag && s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
+    if (s.attack == kNone && s.tracker == kNone &&
+        (victim == kNone || s.last_ns < slots_[victim].last_ns)) {
+      victim = i;
     }
   }
-  if (!victim) return nullptr;
+  if (victim == kNone) return nullptr;
+  RateSlot& slot = slots_[victim];
   // A slot whose whole window has passed holds nothing worth keeping: reusing it is not an
   // eviction. (Slots are never emptied, so probe chains stay intact.)
-  *evicted = victim->used && victim->bucket + window_ > now_bucket;
-  *victim = RateSlot{};
-  victim->used = true;
-  victim->dst = dst;
-  victim->vector = v;
-  victim->port = port;
-  victim->asked = asked;
-  victim->bucket = now_bucket;
+  *evicted = tags_[victim] != 0 && slot.bucket + window_ > now_bucket;
+  slot = RateSlot{};
+  slot.used = true;
+  slot.dst = dst;
+  slot.vector = v;
+  slot.port = port;
+  slot.asked = asked;
+  slot.bucket = now_bucket;
+  tags_[victim] = tag;
   *created = true;
-  return victim;
+  return &slot;
 }
 
 bool RateTable::advance(RateSlot& s, std::int64_t b, std::uint64_t* completed_packets,

@@ -100,7 +100,14 @@ class RateTable {
     return dst.hash() ^ k * 0x9E3779B97F4A7C15ULL;
   }
 
+  static std::uint32_t tagOf(std::uint64_t hash) noexcept {
+    return static_cast<std::uint32_t>(hash >> 32) | 1;  // 0 marks a free slot
+  }
+
   std::vector<RateSlot> slots_;
+  // One 32-bit tag per slot, probed first: a probe window of 16 tags is one or two cache
+  // lines, where the slots themselves are several hundred bytes each.
+  std::vector<std::uint32_t> tags_;
   std::uint32_t mask_;
   int window_;
 };

@@ -7,7 +7,7 @@
 
 namespace bw {
 namespace {
-constexpr std::size_t kTripleSlots = 1u << 20;  // per generation: 8 MiB
+constexpr std::size_t kTripleSlots = 1u << 18;  // per generation: 2 MiB, 128 Ki triples
 constexpr std::size_t kFilterBits = 1u << 20;
 constexpr std::size_t kMaxFinished = 10000;
 
