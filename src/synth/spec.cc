@@ -7,6 +7,34 @@
 #include <vector>
 
 namespace bw::synth {
+// Numbers accept a k/M/G suffix (x1e3, x1e6, x1e9): pps=20k, reflectors=5M.
+bool parseScaledNumber(std::string_view v, double* out) {
+  if (v.empty()) return false;
+  double scale = 1;
+  switch (v.back()) {
+    case 'k':
+    case 'K':
+      scale = 1e3;
+      v.remove_suffix(1);
+      break;
+    case 'M':
+      scale = 1e6;
+      v.remove_suffix(1);
+      break;
+    case 'G':
+      scale = 1e9;
+      v.remove_suffix(1);
+      break;
+    default:
+      break;
+  }
+  double d = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(d)) return false;
+  *out = d * scale;
+  return true;
+}
+
 namespace {
 
 struct KeyValue {
@@ -69,38 +97,10 @@ class SpecParser {
   const char* keys_;
 };
 
-// Numbers accept a k/M/G suffix (x1e3, x1e6, x1e9): pps=20k, reflectors=5M.
-bool parseNumber(std::string_view v, double* out) {
-  if (v.empty()) return false;
-  double scale = 1;
-  switch (v.back()) {
-    case 'k':
-    case 'K':
-      scale = 1e3;
-      v.remove_suffix(1);
-      break;
-    case 'M':
-      scale = 1e6;
-      v.remove_suffix(1);
-      break;
-    case 'G':
-      scale = 1e9;
-      v.remove_suffix(1);
-      break;
-    default:
-      break;
-  }
-  double d = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
-  if (ec != std::errc{} || ptr != v.data() + v.size() || !std::isfinite(d)) return false;
-  *out = d * scale;
-  return true;
-}
-
 std::optional<std::string> number(std::string_view v, double* out, double min, double max,
                                   const char* what) {
   double d = 0;
-  if (!parseNumber(v, &d) || d < min || d > max) return std::string("must be ") + what;
+  if (!parseScaledNumber(v, &d) || d < min || d > max) return std::string("must be ") + what;
   *out = d;
   return std::nullopt;
 }
@@ -109,7 +109,7 @@ template <typename T>
 std::optional<std::string> integer(std::string_view v, T* out, double min, double max,
                                    const char* what) {
   double d = 0;
-  if (!parseNumber(v, &d) || d < min || d > max || d != std::floor(d)) {
+  if (!parseScaledNumber(v, &d) || d < min || d > max || d != std::floor(d)) {
     return std::string("must be ") + what;
   }
   *out = static_cast<T>(d);

@@ -15,6 +15,9 @@
 
 namespace bw::synth {
 
+// A number with an optional k/M/G suffix (x1e3, x1e6, x1e9): "20k", "5M".
+bool parseScaledNumber(std::string_view text, double* out);
+
 Result<AttackSpec> parseAttackSpec(std::string_view text);
 Result<BenignSpec> parseBenignSpec(std::string_view text);
 Result<ScannerSpec> parseScannerSpec(std::string_view text);

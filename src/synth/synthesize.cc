@@ -40,32 +40,9 @@ std::optional<std::int64_t> parseStartTime(const std::string& text) {
 }
 
 std::optional<std::uint64_t> parseCount(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  std::string_view v = text;
-  double scale = 1;
-  switch (v.back()) {
-    case 'k':
-    case 'K':
-      scale = 1e3;
-      v.remove_suffix(1);
-      break;
-    case 'M':
-      scale = 1e6;
-      v.remove_suffix(1);
-      break;
-    case 'G':
-      scale = 1e9;
-      v.remove_suffix(1);
-      break;
-    default:
-      break;
-  }
   double d = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
-  if (ec != std::errc{} || ptr != v.data() + v.size() || !(d >= 1) || d * scale > 1e12) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint64_t>(std::llround(d * scale));
+  if (!parseScaledNumber(text, &d) || !(d >= 1) || d > 1e12) return std::nullopt;
+  return static_cast<std::uint64_t>(std::llround(d));
 }
 
 Result<SynthPlan> buildScenario(const SynthRequest& r) {
