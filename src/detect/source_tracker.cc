@@ -99,12 +99,16 @@ void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash,
                               std::uint32_t bytes) noexcept {
   Sketch& s = *sketch_;
   s.hll.add(mix64(hash));
+  // One pass finds the source or, failing that, the lightest entry: under a spoofed flood
+  // nearly every packet is a newcomer, so a second scan for the minimum doubled the cost.
+  std::size_t min_i = 0;
   for (std::size_t i = 0; i < s.used; ++i) {
     if (s.hashes[i] == hash && s.top[i].ip == src) {
       ++s.top[i].packets;
       s.top[i].bytes += bytes;
       return;
     }
+    if (s.top[i].bytes < s.top[min_i].bytes) min_i = i;
   }
   if (s.used < kTopCapacity) {
     s.top[s.used] = Entry{src, 1, bytes};
@@ -114,10 +118,6 @@ void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash,
   }
   // Space-Saving: the newcomer replaces the lightest entry and inherits its count, which
   // bounds its overestimate by that count.
-  std::size_t min_i = 0;
-  for (std::size_t i = 1; i < kTopCapacity; ++i) {
-    if (s.top[i].bytes < s.top[min_i].bytes) min_i = i;
-  }
   Entry& e = s.top[min_i];
   e.ip = src;
   e.packets += 1;
