@@ -562,8 +562,9 @@ class Engine::Impl {
   void sweep() {
     next_sweep_ns_ = (bucketOf(now_ns_) + 1) * config_.bucket_ns;
     const std::int64_t now_bucket = bucketOf(now_ns_);
-    std::vector<std::uint32_t> active = active_;
-    for (std::uint32_t idx : active) {
+    // Backwards, because endAttack() removes the current element from active_.
+    for (std::size_t k = active_.size(); k-- > 0;) {
+      const std::uint32_t idx = active_[k];
       AttackState& a = attacks_[idx];
       RateSlot& s = rates_.at(a.slot);
       advanceSlot(s, std::max(now_bucket, s.bucket));
