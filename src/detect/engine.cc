@@ -195,7 +195,7 @@ class Engine::Impl {
       now_ns_ = p.ts_ns;
       if (now_ns_ >= next_sweep_ns_) sweep();
     }
-    ++stats_.packets;
+    stats_.packets += p.packets;
     stats_.bytes += p.ip_bytes;
     if (p.ip_proto != ipproto::kUdp) return;
 
@@ -213,14 +213,14 @@ class Engine::Impl {
           fragments_.slot(FragmentTable::keyOf(p.src, p.dst, p.frag_id), p.ts_ns, &dropped);
       stats_.fragments_unattributed += dropped;
       if (e.vector == Vector::None) {  // its first fragment has not arrived (yet)
-        ++e.pending_packets;
+        e.pending_packets += p.packets;
         e.pending_bytes += p.ip_bytes;
         return;
       }
       v = e.vector;
       port = e.port;
       fragment = true;
-      ++stats_.fragments_attributed;
+      stats_.fragments_attributed += p.packets;
     } else {
       if (!p.hasPorts()) return;
       VectorMatch m = classifyResponse(p);
@@ -276,9 +276,9 @@ class Engine::Impl {
     s.last_request_ns = p.ts_ns;
     advanceSlot(s, std::max(bucketOf(p.ts_ns), s.bucket));
     RateBucket& b = s.ring[s.bucket % rates_.windowBuckets()];
-    ++b.requests;
+    b.requests += p.packets;
     b.request_bytes += p.ip_bytes;
-    ++s.win_requests;
+    s.win_requests += p.packets;
     s.win_request_bytes += p.ip_bytes;
   }
 
@@ -317,7 +317,7 @@ class Engine::Impl {
     }
     advanceSlot(s, b);
 
-    const std::uint64_t n = 1 + extra_packets;
+    const std::uint64_t n = std::uint64_t{p.packets} + extra_packets;
     const std::uint64_t bytes = p.ip_bytes + extra_bytes;
     if (s.attack == kNone && startsRun(s, p.ts_ns)) {
       s.run_start_ns = p.ts_ns;  // quiet until now: a possible attack starts here
@@ -335,24 +335,27 @@ class Engine::Impl {
     s.run_bytes += bytes;
     s.last_ns = std::max(s.last_ns, p.ts_ns);
 
+    const auto src_packets = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
     const auto src_bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, UINT32_MAX));
     if (s.tracker == kNone) {
       if (s.win_packets >= std::min(kTrackWatchPackets, s.threshold_packets)) {
         s.tracker = allocateTracker(rates_.indexOf(&s));
         if (s.tracker != kNone) {
           SourceTracker& sources = trackers_[s.tracker]->sources;
-          for (int i = 0; i < s.early_count; ++i) sources.add(s.early_src[i], s.early_bytes[i]);
+          for (int i = 0; i < s.early_count; ++i)
+            sources.add(s.early_src[i], s.early_packets[i], s.early_bytes[i]);
         }
         s.early_count = 0;
       } else if (s.early_count < kEarlySources) {
         s.early_src[s.early_count] = p.src;
+        s.early_packets[s.early_count] = src_packets;
         s.early_bytes[s.early_count] = src_bytes;
         ++s.early_count;
       }
     }
     if (s.tracker != kNone) {
       Tracker& t = *trackers_[s.tracker];
-      t.sources.add(p.src, src_bytes);
+      t.sources.add(p.src, src_packets, bytes);
       t.evidence |= evidence;
       if (v == Vector::Memcached && p.payload_len > 8) checkRansom(t, p);
     }

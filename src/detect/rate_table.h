@@ -61,6 +61,7 @@ struct RateSlot {
   std::uint64_t win_request_bytes = 0;
   std::uint8_t early_count = 0;
   IpAddress early_src[kEarlySources];
+  std::uint32_t early_packets[kEarlySources] = {};
   std::uint32_t early_bytes[kEarlySources] = {};
   RateBucket ring[kMaxWindowBuckets];
 };

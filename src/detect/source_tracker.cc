@@ -19,10 +19,10 @@ SourceTracker::SourceTracker(ExactBudget* budget, std::size_t exact_limit)
 
 SourceTracker::~SourceTracker() { budget_->give(table_.size() * sizeof(Entry)); }
 
-void SourceTracker::add(const IpAddress& src, std::uint32_t bytes) noexcept {
+void SourceTracker::add(const IpAddress& src, std::uint32_t packets, std::uint64_t bytes) noexcept {
   const std::uint64_t hash = src.hash();
   if (sketch_) {
-    sketchAdd(src, hash, bytes);
+    sketchAdd(src, hash, packets, bytes);
     return;
   }
   std::size_t mask = table_.size() - 1;
@@ -32,20 +32,20 @@ void SourceTracker::add(const IpAddress& src, std::uint32_t bytes) noexcept {
       if ((count_ + 1) * 2 > table_.size()) {
         if (!grow()) {
           switchToSketch();
-          sketchAdd(src, hash, bytes);
+          sketchAdd(src, hash, packets, bytes);
           return;
         }
-        add(src, bytes);  // re-probe in the grown table
+        add(src, packets, bytes);  // re-probe in the grown table
         return;
       }
       e.ip = src;
-      e.packets = 1;
+      e.packets = packets;
       e.bytes = bytes;
       ++count_;
       return;
     }
     if (e.ip == src) {
-      ++e.packets;
+      e.packets += packets;
       e.bytes += bytes;
       return;
     }
@@ -95,8 +95,8 @@ void SourceTracker::switchToSketch() noexcept {
   count_ = 0;
 }
 
-void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash,
-                              std::uint32_t bytes) noexcept {
+void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
+                              std::uint64_t bytes) noexcept {
   Sketch& s = *sketch_;
   s.hll.add(mix64(hash));
   // One pass finds the source or, failing that, the lightest entry: under a spoofed flood
@@ -104,14 +104,14 @@ void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash,
   std::size_t min_i = 0;
   for (std::size_t i = 0; i < s.used; ++i) {
     if (s.hashes[i] == hash && s.top[i].ip == src) {
-      ++s.top[i].packets;
+      s.top[i].packets += packets;
       s.top[i].bytes += bytes;
       return;
     }
     if (s.top[i].bytes < s.top[min_i].bytes) min_i = i;
   }
   if (s.used < kTopCapacity) {
-    s.top[s.used] = Entry{src, 1, bytes};
+    s.top[s.used] = Entry{src, packets, bytes};
     s.hashes[s.used] = hash;
     ++s.used;
     return;
@@ -120,7 +120,7 @@ void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash,
   // bounds its overestimate by that count.
   Entry& e = s.top[min_i];
   e.ip = src;
-  e.packets += 1;
+  e.packets += packets;
   e.bytes += bytes;
   s.hashes[min_i] = hash;
 }

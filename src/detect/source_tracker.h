@@ -46,7 +46,8 @@ class SourceTracker {
   SourceTracker(const SourceTracker&) = delete;
   SourceTracker& operator=(const SourceTracker&) = delete;
 
-  void add(const IpAddress& src, std::uint32_t bytes) noexcept;
+  // `packets` packets of `bytes` IP bytes in all (more than one for sampled or flow data).
+  void add(const IpAddress& src, std::uint32_t packets, std::uint64_t bytes) noexcept;
 
   std::uint64_t distinct() const noexcept;
   bool estimated() const noexcept { return sketch_ != nullptr; }
@@ -68,7 +69,8 @@ class SourceTracker {
 
   bool grow() noexcept;
   void switchToSketch() noexcept;
-  void sketchAdd(const IpAddress& src, std::uint64_t hash, std::uint32_t bytes) noexcept;
+  void sketchAdd(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
+                 std::uint64_t bytes) noexcept;
 
   ExactBudget* budget_;
   std::size_t exact_limit_;

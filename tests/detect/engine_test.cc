@@ -461,3 +461,55 @@ TEST(EngineTest, FloodOnABusyResolverIsSeparatedFromItsOwnAnswers) {
 
 }  // namespace
 }  // namespace bw
+
+namespace bw {
+namespace {
+
+// Sampled telemetry: a summary standing for N packets counts as N packets everywhere
+// (rates, onset, totals, per-reflector figures), so 1:10 samples of a flood look like it.
+TEST(EngineWeights, WeightedSummariesCountAsTheirPackets) {
+  const IpAddress victim = ip("198.18.0.10");
+  std::vector<PacketSummary> full = flood(kT0, 2000, 3, 20, victim, 11211, 1428);
+  std::vector<PacketSummary> sampled;
+  for (std::size_t i = 0; i < full.size(); i += 10) {
+    PacketSummary p = full[i];
+    p.packets = 10;
+    p.ip_bytes = 10ull * 1428;
+    sampled.push_back(p);
+  }
+  std::vector<AttackRecord> a = run(DetectionConfig{}, full);
+  std::vector<AttackRecord> b = run(DetectionConfig{}, sampled);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].vector, Vector::Memcached);
+  EXPECT_EQ(b[0].packets, a[0].packets);
+  EXPECT_EQ(b[0].bytes, a[0].bytes);
+  EXPECT_NEAR(b[0].peak_pps, a[0].peak_pps, a[0].peak_pps * 0.02);
+  // Every 10th packet of a 20-reflector round robin comes from reflectors 0 and 10 only;
+  // each sample stands for 10 packets of theirs.
+  ASSERT_EQ(b[0].top_reflectors.size(), 2u);
+  for (const ReflectorStat& r : b[0].top_reflectors) {
+    EXPECT_EQ(r.packets, b[0].packets / 2);
+    EXPECT_EQ(r.bytes, r.packets * 1428);
+  }
+}
+
+// One summary for 100 packets is 100 packets of rate: below the threshold as single packets,
+// above it as a weighted burst.
+TEST(EngineWeights, ASingleHeavySummaryCrossesTheThreshold) {
+  const IpAddress victim = ip("198.18.0.11");
+  std::vector<PacketSummary> packets;
+  for (int s = 0; s < 20; ++s) {
+    PacketSummary p = udp(kT0 + s * 100'000'000, v4(0x0A000001 + s), victim, 11211, 40000, 0);
+    p.packets = 100;
+    p.ip_bytes = 100ull * 1400;
+    packets.push_back(p);
+  }
+  std::vector<AttackRecord> a = run(DetectionConfig{}, packets);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].packets, 2000u);
+  EXPECT_EQ(a[0].reflectors, 20u);
+}
+
+}  // namespace
+}  // namespace bw
