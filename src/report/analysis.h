@@ -12,6 +12,7 @@
 
 #include "detect/attack.h"
 #include "detect/engine.h"
+#include "detect/traffic_totals.h"
 
 namespace bw {
 
@@ -27,8 +28,32 @@ struct CaptureSummary {
   bool sampled = false;                            // true when the input is sampled (flow records)
 };
 
+// One exporter (NetFlow/IPFIX source id or observation domain, sFlow agent) heard from.
+struct ExporterSummary {
+  std::string address;   // the datagrams' UDP source
+  std::string agent;     // sFlow agent address; empty for NetFlow/IPFIX
+  std::string protocol;  // "sflow5", "netflow5", "netflow9", "ipfix"
+  std::uint32_t domain = 0;
+  std::uint64_t datagrams = 0;
+  std::uint64_t records = 0;
+  std::uint64_t lost = 0;  // sequence gaps, in the protocol's unit
+  std::uint32_t sampling_rate = 1;
+};
+
+// What flow telemetry input carried: present only when the input was export datagrams.
+struct TelemetrySummary {
+  std::map<std::string, std::uint64_t> datagrams;  // protocol -> datagrams decoded
+  std::uint64_t records = 0;                       // flow records and packet samples
+  std::uint64_t lost = 0;                          // sequence gaps over all exporters
+  std::map<std::string, std::uint64_t> issues;     // rejection reason -> count
+  std::vector<ExporterSummary> exporters;
+};
+
 struct Analysis {
   CaptureSummary capture;
+  std::optional<TelemetrySummary> telemetry;
+  // Heaviest destinations of all traffic seen (attack or not), by bytes.
+  std::vector<DestinationTotal> top_destinations;
   std::vector<AttackRecord> attacks;  // in order of start
   std::vector<ScannerRecord> scanners;
   std::optional<EngineStats> engine;  // the engine's own counters, when the CLI has them

@@ -58,6 +58,25 @@ json captureToJson(const CaptureSummary& c) {
   return out;
 }
 
+json telemetryToJson(const TelemetrySummary& t) {
+  json exporters = json::array();
+  for (const ExporterSummary& e : t.exporters) {
+    exporters.push_back(json{{"address", e.address},
+                             {"agent", e.agent.empty() ? json(nullptr) : json(e.agent)},
+                             {"protocol", e.protocol},
+                             {"domain", e.domain},
+                             {"datagrams", e.datagrams},
+                             {"records", e.records},
+                             {"lost", e.lost},
+                             {"sampling_rate", e.sampling_rate}});
+  }
+  return json{{"datagrams", counters(t.datagrams)},
+              {"records", t.records},
+              {"lost", t.lost},
+              {"issues", counters(t.issues)},
+              {"exporters", std::move(exporters)}};
+}
+
 }  // namespace
 
 json attackToJson(const AttackRecord& a, const AsnDatabase* asn) {
@@ -136,6 +155,15 @@ json toJson(const Analysis& analysis, const AsnDatabase* asn) {
            {"scanners", std::move(scanners)}};
   out["asn_database"] = asn != nullptr ? json(toValidUtf8(asn->describe())) : json(nullptr);
   if (analysis.engine) out["engine"] = engineToJson(*analysis.engine);
+  if (analysis.telemetry) out["telemetry"] = telemetryToJson(*analysis.telemetry);
+  json destinations = json::array();
+  for (const DestinationTotal& d : analysis.top_destinations) {
+    destinations.push_back(json{{"ip", d.ip.toString()},
+                                {"packets", d.packets},
+                                {"bytes", d.bytes},
+                                {"records", d.records}});
+  }
+  out["top_destinations"] = std::move(destinations);
   return out;
 }
 

@@ -75,6 +75,38 @@ void renderCapture(const CaptureSummary& c, const AsnDatabase* asn, Out& out) {
   if (asn != nullptr) out.line("  ASN data: " + sanitizeForTerminal(asn->describe(), 160));
 }
 
+void renderTelemetry(const TelemetrySummary& t, Out& out) {
+  std::string kinds;
+  for (const auto& [protocol, n] : t.datagrams) {
+    if (n == 0) continue;
+    if (!kinds.empty()) kinds += ", ";
+    kinds += formatCount(n) + " " + protocol;
+  }
+  if (kinds.empty()) {
+    out.line("  telemetry: no export datagrams decoded");
+  } else {
+    out.line(fmt::format("  telemetry: {} datagrams, {} from {}", kinds,
+                         plural(t.records, "record", "records"),
+                         plural(t.exporters.size(), "exporter", "exporters")));
+  }
+  for (const ExporterSummary& e : t.exporters) {
+    std::string line = fmt::format("    {} {}", sanitizeForTerminal(e.address, 60), e.protocol);
+    if (!e.agent.empty()) line += " agent " + sanitizeForTerminal(e.agent, 60);
+    if (e.domain != 0) line += fmt::format(" domain {}", e.domain);
+    line += fmt::format(": {}", plural(e.records, "record", "records"));
+    if (e.sampling_rate > 1) line += fmt::format(", sampled 1:{}", e.sampling_rate);
+    if (e.lost > 0) line += fmt::format(", {} lost (sequence gaps)", formatCount(e.lost));
+    out.line(line);
+  }
+  std::string reasons;
+  for (const auto& [reason, n] : t.issues) {
+    if (n == 0) continue;
+    if (!reasons.empty()) reasons += ", ";
+    reasons += formatCount(n) + " " + sanitizeForTerminal(reason, 60);
+  }
+  if (!reasons.empty()) out.line("  telemetry issues: " + reasons);
+}
+
 std::string asColumn(const std::optional<AsnInfo>& info) {
   if (!info) return "-";
   std::string s = "AS" + std::to_string(info->asn);
@@ -191,6 +223,15 @@ std::string renderText(const Analysis& analysis, const AsnDatabase* asn,
                                  sanitizeForTerminal(analysis.capture.source, 200)),
                      "1"));
   renderCapture(analysis.capture, asn, out);
+  if (analysis.telemetry) renderTelemetry(*analysis.telemetry, out);
+  if (!analysis.top_destinations.empty()) {
+    out.line();
+    out.line(out.paint("TOP DESTINATIONS", "1"));
+    for (const DestinationTotal& d : analysis.top_destinations) {
+      out.line(fmt::format("  {:<39} {:>14} packets {:>12} bytes", d.ip.toString(),
+                           formatCount(d.packets), formatBytes(d.bytes)));
+    }
+  }
 
   for (std::size_t i = 0; i < analysis.attacks.size(); ++i) {
     out.line();
