@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   bw::cli::CommandRun run;
   bw::cli::registerAnalyzeCommand(app, run);
   bw::cli::registerSynthCommand(app, run);
+  bw::cli::registerAttacksCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
