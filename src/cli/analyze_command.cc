@@ -8,13 +8,17 @@
 #include <CLI/CLI.hpp>
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "capture/capture_file.h"
+#include "cli/analyze_input.h"
 #include "cli/command.h"
 #include "config/config_file.h"
 #include "core/prefix.h"
@@ -24,6 +28,7 @@
 #include "report/asn_db.h"
 #include "report/json_report.h"
 #include "report/text_report.h"
+#include "flow/udp_collector.h"
 
 namespace bw::cli {
 namespace {
@@ -40,42 +45,83 @@ struct AnalyzeOptions {
   std::optional<std::uint32_t> top;
   bool progress = true;
   bool fail_on_attack = false;
+  std::string input = "auto";
+  std::vector<std::uint16_t> flow_ports;
+  std::optional<std::size_t> top_destinations;
+  std::vector<std::string> listen;
+  double duration_s = 0;
 };
+
+volatile std::sig_atomic_t g_stop = 0;
+void onStopSignal(int) { g_stop = 1; }
 
 void fail(const std::string& message) {
   std::fprintf(stderr, "breakwater analyze: %s\n", message.c_str());
 }
 
-// A one-line progress bar on stderr, redrawn at most four times a second.
-class Progress {
- public:
-  Progress(bool enabled, std::uint64_t total) : enabled_(enabled && total > 0), total_(total) {}
-  void update(std::uint64_t done, std::uint64_t packets) {
-    if (!enabled_) return;
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(250)) return;
-    last_ = now;
-    double frac = static_cast<double>(done) / static_cast<double>(total_);
-    double secs = std::chrono::duration<double>(now - start_).count();
-    int filled = static_cast<int>(frac * 30);
-    std::string bar(static_cast<std::size_t>(filled), '#');
-    bar.resize(30, '.');
-    std::fprintf(stderr, "\r[%s] %5.1f%%  %.1f M packets  %.1f Mpps ", bar.c_str(), frac * 100,
-                 static_cast<double>(packets) / 1e6,
-                 secs > 0 ? static_cast<double>(packets) / secs / 1e6 : 0.0);
-    drawn_ = true;
+// Writes the report where the options say; returns the exit status.
+int render(const AnalyzeOptions& o, const Analysis& analysis, const AsnDatabase* asn_db) {
+  std::string rendered;
+  bool to_terminal = o.output.empty() && isatty(STDOUT_FILENO) == 1;
+  if (o.format == "json") {
+    rendered = toJsonText(analysis, asn_db);
+  } else {
+    TextReportOptions text;
+    text.color = to_terminal && wantColor(STDOUT_FILENO);
+    rendered = renderText(analysis, asn_db, text);
   }
-  void clear() {
-    if (drawn_) std::fprintf(stderr, "\r%60s\r", "");
+  if (o.output.empty() || o.output == "-") {
+    std::fwrite(rendered.data(), 1, rendered.size(), stdout);
+  } else {
+    std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
+    out << rendered;
+    out.close();
+    if (!out) {
+      fail("cannot write " + o.output);
+      return kExitInput;
+    }
   }
+  if (o.fail_on_attack && !analysis.attacks.empty()) return kExitFound;
+  return kExitOk;
+}
 
- private:
-  bool enabled_;
-  std::uint64_t total_;
-  bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_ = start_;
-};
+// Live flow telemetry: collect until --duration passes or SIGINT/SIGTERM, then report.
+int runListen(const AnalyzeOptions& o, const DetectionConfig& config, const AsnDatabase* asn_db) {
+  auto opened = UdpCollector::open(o.listen);
+  if (!opened) {
+    fail(opened.error().message);
+    return kExitInput;
+  }
+  std::unique_ptr<UdpCollector> collector = std::move(*opened);
+  std::string where;
+  for (const std::string& e : collector->endpoints()) where += (where.empty() ? "" : ", ") + e;
+  std::fprintf(stderr, "breakwater analyze: collecting flow telemetry on %s%s\n", where.c_str(),
+               o.duration_s > 0 ? "" : " until interrupted (Ctrl-C)");
+  g_stop = 0;
+  std::signal(SIGINT, onStopSignal);
+  std::signal(SIGTERM, onStopSignal);
+
+  Engine engine(config);
+  TrafficTotals totals;
+  InputOptions input;
+  input.totals = &totals;
+  TelemetrySummary telemetry;
+  Analysis analysis;
+  analysis.capture = feedCollector(*collector, engine, input,
+                                   static_cast<std::int64_t>(o.duration_s * 1e9), &g_stop,
+                                   telemetry);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  engine.finish();
+  analysis.telemetry = std::move(telemetry);
+  analysis.capture.source = "udp " + where;
+  analysis.capture.format = "live";
+  analysis.attacks = engine.attacks();
+  analysis.scanners = engine.scanners();
+  analysis.engine = engine.stats();
+  analysis.top_destinations = totals.top(o.top_destinations.value_or(10));
+  return render(o, analysis, asn_db);
+}
 
 int runAnalyze(const AnalyzeOptions& o) {
   // Settings: defaults < config file < flags.
@@ -113,6 +159,16 @@ int runAnalyze(const AnalyzeOptions& o) {
     asn = std::move(*db);
   }
 
+  if (!o.listen.empty() && !o.capture.empty()) {
+    fail("give a capture file or --listen, not both");
+    return kExitUsage;
+  }
+  if (o.listen.empty() && o.capture.empty()) {
+    fail("give a capture file to read, or --listen ADDR:PORT to collect flow telemetry live");
+    return kExitUsage;
+  }
+  if (!o.listen.empty()) return runListen(o, config, asn.get());
+
   auto opened = CaptureFile::open(o.capture);
   if (!opened) {
     fail(opened.error().message);
@@ -130,90 +186,56 @@ int runAnalyze(const AnalyzeOptions& o) {
     return unsupported(capture->interfaces()[0].linktype);
   }
 
-  Engine engine(config);
-  Progress progress(!o.progress ? false : isatty(STDERR_FILENO) == 1, capture->totalBytes());
-  constexpr std::size_t kBatch = 256;
-  std::array<Frame, kBatch> frames;
-  std::array<PacketSummary, kBatch> packets;
-  std::array<std::uint64_t, static_cast<std::size_t>(DecodeStatus::kCount)> statuses{};
-  CaptureSummary summary;
-  summary.source = o.capture;
-  summary.format = capture->format() == CaptureFormat::Pcap ? "pcap" : "pcapng";
-  std::uint64_t ip_bytes = 0;
-  std::int64_t first = 0, last = 0;
-  std::uint32_t last_unsupported = 0;
-  std::size_t batches = 0;
-  while (std::size_t n = capture->next(frames)) {
-    std::size_t ok = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const Frame& f = frames[i];
-      DecodeStatus st =
-          decodeFrame(f.linktype, ByteSpan(f.data, f.caplen), f.origlen, f.ts_ns, packets[ok]);
-      ++statuses[static_cast<std::size_t>(st)];
-      if (st == DecodeStatus::Ok) {
-        ip_bytes += packets[ok].ip_bytes;
-        ++ok;
-      } else if (st == DecodeStatus::UnsupportedLinkType) {
-        last_unsupported = f.linktype;
-      }
+  bool flows = o.input == "flows" || !o.flow_ports.empty();
+  std::set<std::uint16_t> flow_ports = defaultFlowPorts();
+  if (!o.flow_ports.empty()) flow_ports = {o.flow_ports.begin(), o.flow_ports.end()};
+  if (o.input == "auto" && !flows) {
+    flows = looksLikeTelemetry(*capture, flow_ports);
+    auto reopened = CaptureFile::open(o.capture);  // start again from the first frame
+    if (!reopened) {
+      fail(reopened.error().message);
+      return kExitInput;
     }
-    if (summary.packets == 0) first = frames[0].ts_ns;
-    last = frames[n - 1].ts_ns;
-    summary.packets += n;
-    engine.process(std::span<const PacketSummary>(packets.data(), ok));
-    if ((++batches & 63) == 0) progress.update(capture->bytesConsumed(), summary.packets);
+    capture = std::move(*reopened);
   }
-  progress.clear();
-  engine.finish();
+  if (o.input == "packets") flows = false;
 
-  std::uint64_t unsupported_frames =
-      statuses[static_cast<std::size_t>(DecodeStatus::UnsupportedLinkType)];
-  if (summary.packets > 0 && unsupported_frames == summary.packets) {
-    return unsupported(last_unsupported);
-  }
-
-  summary.bytes = ip_bytes;
-  summary.first_ns = first;
-  summary.last_ns = last;
-  const CaptureStats& cs = capture->stats();
-  for (std::size_t i = 0; i < cs.issues.size(); ++i) {
-    if (cs.issues[i])
-      summary.malformed[captureIssueName(static_cast<CaptureIssue>(i))] = cs.issues[i];
-  }
-  for (std::size_t i = 0; i < statuses.size(); ++i) {
-    auto st = static_cast<DecodeStatus>(i);
-    if (!statuses[i] || st == DecodeStatus::Ok) continue;
-    (isMalformed(st) ? summary.malformed : summary.decode)[decodeStatusName(st)] = statuses[i];
-  }
+  Engine engine(config);
+  // Flow telemetry always reports its heaviest destinations (the figure collectors show);
+  // packet captures only when asked, since it costs a lookup per packet.
+  std::size_t top_destinations = o.top_destinations.value_or(flows ? 10 : 0);
+  TrafficTotals totals;
+  InputOptions input;
+  input.progress = o.progress;
+  input.totals = top_destinations > 0 ? &totals : nullptr;
+  input.flow_ports = flow_ports;
 
   Analysis analysis;
-  analysis.capture = std::move(summary);
+  std::uint32_t unsupported_linktype = 0;
+  if (flows) {
+    TelemetrySummary telemetry;
+    analysis.capture = feedTelemetry(*capture, engine, input, telemetry);
+    analysis.telemetry = std::move(telemetry);
+  } else {
+    analysis.capture = feedPackets(*capture, engine, input, &unsupported_linktype);
+  }
+  engine.finish();
+  // Every frame of an unsupported link type: say so rather than report an empty capture.
+  auto unsupported_it = analysis.capture.malformed.find(
+      decodeStatusName(DecodeStatus::UnsupportedLinkType));
+  if (!flows && analysis.capture.packets > 0 &&
+      unsupported_it != analysis.capture.malformed.end() &&
+      unsupported_it->second == analysis.capture.packets) {
+    return unsupported(unsupported_linktype);
+  }
+  analysis.capture.source = o.capture;
+  analysis.capture.format = capture->format() == CaptureFormat::Pcap ? "pcap" : "pcapng";
   analysis.attacks = engine.attacks();
   analysis.scanners = engine.scanners();
   analysis.engine = engine.stats();
+  if (top_destinations > 0) analysis.top_destinations = totals.top(top_destinations);
 
-  std::string rendered;
-  bool to_terminal = o.output.empty() && isatty(STDOUT_FILENO) == 1;
-  if (o.format == "json") {
-    rendered = toJsonText(analysis, asn.get());
-  } else {
-    TextReportOptions text;
-    text.color = to_terminal && wantColor(STDOUT_FILENO);
-    rendered = renderText(analysis, asn.get(), text);
-  }
-  if (o.output.empty() || o.output == "-") {
-    std::fwrite(rendered.data(), 1, rendered.size(), stdout);
-  } else {
-    std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
-    out << rendered;
-    out.close();
-    if (!out) {
-      fail("cannot write " + o.output);
-      return kExitInput;
-    }
-  }
-  if (o.fail_on_attack && !analysis.attacks.empty()) return kExitFound;
-  return kExitOk;
+  return render(o, analysis, asn.get());
 }
 
 }  // namespace
@@ -222,11 +244,14 @@ void registerAnalyzeCommand(CLI::App& app, CommandRun& run) {
   auto opts = std::make_shared<AnalyzeOptions>();
   CLI::App* sub = app.add_subcommand(
       "analyze",
-      "Find amplification attacks and scanners in a packet capture.\n"
-      "Reads pcap and pcapng (optionally gzip-compressed): Ethernet, 802.1Q/QinQ, Linux cooked\n"
-      "v1/v2 (tcpdump -i any), raw IPv4/IPv6. Names each flood's vector (memcached, dns, ntp,\n"
-      "ssdp, cldap, ... or udp:<port>), victim, direction, size, reflectors and their ASNs.");
-  sub->add_option("capture", opts->capture, "Capture file (pcap, pcapng, .gz)")->required();
+      "Find amplification attacks and scanners in a packet capture or in captured flow\n"
+      "telemetry. Reads pcap and pcapng (optionally gzip-compressed): Ethernet, 802.1Q/QinQ,\n"
+      "Linux cooked v1/v2 (tcpdump -i any), raw IPv4/IPv6. A capture of sFlow v5, NetFlow\n"
+      "v5/v9 or IPFIX export datagrams is decoded and its records analysed instead, with\n"
+      "counts scaled by each exporter's sampling rate. Names each flood's vector (memcached,\n"
+      "dns, ntp, ssdp, cldap, ... or udp:<port>), victim, direction, size, reflectors, ASNs.");
+  sub->add_option("capture", opts->capture,
+                  "Capture file (pcap, pcapng, .gz) of packets or of flow export datagrams");
   sub->add_option("-f,--format", opts->format, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -246,6 +271,24 @@ void registerAnalyzeCommand(CLI::App& app, CommandRun& run) {
                   "IP-to-ASN database: ip2asn TSV (optionally .gz) or MaxMind-format MMDB");
   sub->add_option("--top", opts->top, "Top reflectors listed per attack (default 10)")
       ->check(CLI::Range(1, 1000));
+  sub->add_option("--input", opts->input,
+                  "What the capture holds: packets, flows (sFlow/NetFlow/IPFIX export\n"
+                  "datagrams), or auto (exports to a flow port make up most of its first frames)")
+      ->check(CLI::IsMember({"auto", "packets", "flows"}))
+      ->capture_default_str();
+  sub->add_option("--flow-port", opts->flow_ports,
+                  "UDP port of export datagrams (repeatable; implies --input flows).\n"
+                  "Default: 2055, 2056, 9995, 9996 (NetFlow), 4739 (IPFIX), 6343 (sFlow)");
+  sub->add_option("--listen", opts->listen,
+                  "Collect sFlow/NetFlow/IPFIX live on ADDR:PORT instead of reading a capture\n"
+                  "(repeatable; e.g. 0.0.0.0:2055, [::]:6343); report when --duration ends or\n"
+                  "on Ctrl-C");
+  sub->add_option("--duration", opts->duration_s, "With --listen: stop after SECONDS")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--top-destinations", opts->top_destinations,
+                  "List the N heaviest destinations of all traffic with their packets and\n"
+                  "bytes (default 10 for flow telemetry, 0 for packet captures)")
+      ->check(CLI::Range(0, 100000));
   sub->add_flag("!--no-progress", opts->progress, "No progress bar on stderr");
   sub->add_flag("--fail-on-attack", opts->fail_on_attack,
                 "Exit with status 1 when an attack is found (for scripts and CI)");
@@ -254,6 +297,8 @@ void registerAnalyzeCommand(CLI::App& app, CommandRun& run) {
       "  breakwater analyze attack.pcap\n"
       "  breakwater analyze --networks 198.18.0.0/24 --asn-db ip2asn-v4.tsv attack.pcapng.gz\n"
       "  breakwater analyze --format json -o report.json --threshold-pps 1000 capture.pcap\n"
+      "  breakwater analyze --flow-port 2055 netflow-exports.pcap\n"
+      "  breakwater analyze --listen 0.0.0.0:2055 --listen 0.0.0.0:6343 --duration 60\n"
       "Exit status: 0 done, 1 attacks found with --fail-on-attack, 2 bad usage or config,\n"
       "3 unreadable or unsupported input.");
   sub->callback([opts, &run] { run = [opts] { return runAnalyze(*opts); }; });

@@ -101,6 +101,11 @@ void renderTelemetry(const TelemetrySummary& t, Out& out) {
   std::string reasons;
   for (const auto& [reason, n] : t.issues) {
     if (n == 0) continue;
+    if (reason == "unknown_record_type") {  // skipped by design (extended switch data, ...)
+      out.line(fmt::format("  skipped: {} of kinds not used for detection",
+                           plural(n, "record", "records")));
+      continue;
+    }
     if (!reasons.empty()) reasons += ", ";
     reasons += formatCount(n) + " " + sanitizeForTerminal(reason, 60);
   }
@@ -228,7 +233,7 @@ std::string renderText(const Analysis& analysis, const AsnDatabase* asn,
     out.line();
     out.line(out.paint("TOP DESTINATIONS", "1"));
     for (const DestinationTotal& d : analysis.top_destinations) {
-      out.line(fmt::format("  {:<39} {:>14} packets {:>12} bytes", d.ip.toString(),
+      out.line(fmt::format("  {:<39} {:>14} packets {:>10}", d.ip.toString(),
                            formatCount(d.packets), formatBytes(d.bytes)));
     }
   }

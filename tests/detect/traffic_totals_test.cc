@@ -28,7 +28,9 @@ TEST(TrafficTotals, MatchesAnExactMapAndRanksByBytes) {
     ASSERT_NE(it, expected.end());
     EXPECT_EQ(all[i].packets, it->second.first);
     EXPECT_EQ(all[i].bytes, it->second.second);
-    if (i > 0) EXPECT_GE(all[i - 1].bytes, all[i].bytes);
+    if (i > 0) {
+      EXPECT_GE(all[i - 1].bytes, all[i].bytes);
+    }
   }
   EXPECT_EQ(totals.top(3).size(), 3u);
   EXPECT_EQ(totals.top(3)[0].ip, all[0].ip);
