@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   tcpdump tshark mmdb-bin libmaxmind-db-writer-perl
+  iproute2 jq hyperfine libxml2-utils softflowd pmacct nfdump tcpreplay memcached unbound ntpsec
+  nmap masscan
 )
 
 missing=()

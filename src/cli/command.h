@@ -23,5 +23,6 @@ inline constexpr int kExitInput = 3;  // unreadable or unsupported input
 void registerAnalyzeCommand(CLI::App& app, CommandRun& run);
 void registerSynthCommand(CLI::App& app, CommandRun& run);
 void registerAttacksCommand(CLI::App& app, CommandRun& run);
+void registerAuditCommand(CLI::App& app, CommandRun& run);
 
 }  // namespace bw::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   bw::cli::registerAnalyzeCommand(app, run);
   bw::cli::registerSynthCommand(app, run);
   bw::cli::registerAttacksCommand(app, run);
+  bw::cli::registerAuditCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
