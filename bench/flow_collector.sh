@@ -51,10 +51,11 @@ if [[ $force == 1 || ! -s $corpus ]]; then
     >/dev/null
   in_ns tcpdump -i lo -w "$corpus" -U "udp port 2055" 2>/dev/null & tcpd=$!
   sleep 1
+  # -c none: softflowd 1.1.0 can block in accept() on its control socket before reading.
   in_ns timeout -s TERM 120 softflowd -d -a -r "$work/flood.pcap" -m 500000 -t maxlife=10 \
-    -t expint=1 -v "$version" -n 127.0.0.1:2055 -p "$work/sf.pid" -c "$work/sf.ctl" \
+    -t expint=1 -v "$version" -n 127.0.0.1:2055 -p "$work/sf.pid" -c none \
     >/dev/null 2>&1 || true
-  sleep 1; kill -INT $tcpd; wait $tcpd 2>/dev/null || true
+  sleep 1; pkill -INT -f "tcpdump -i lo -w $corpus" || true; wait $tcpd 2>/dev/null || true
 fi
 datagrams=$(tcpdump -nr "$corpus" 2>/dev/null | wc -l)
 say "corpus: $corpus, $datagrams datagrams"
