@@ -41,8 +41,8 @@ std::vector<Datagram> loadDatagrams(const std::string& path) {
 }
 
 void BM_FlowDecodeNetflowV9(benchmark::State& state) {
-  const auto datagrams = loadDatagrams(std::string(BW_SHARED_DIR) +
-                                       "/peers/flows/fixtures/nf9_softflowd.pcap");
+  const auto datagrams =
+      loadDatagrams(std::string(BW_SHARED_DIR) + "/peers/flows/fixtures/nf9_softflowd.pcap");
   if (datagrams.empty()) {
     state.SkipWithError("nf9_softflowd.pcap not found");
     return;

@@ -41,11 +41,16 @@ int main(int argc, char** argv) {
   int only_port = 0;
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--pps") pps = std::atof(argv[i + 1]);
-    else if (k == "--loops") loops = std::atol(argv[i + 1]);
-    else if (k == "--max-seconds") max_seconds = std::atof(argv[i + 1]);
-    else if (k == "--port") only_port = std::atoi(argv[i + 1]);
-    else return usage();
+    if (k == "--pps")
+      pps = std::atof(argv[i + 1]);
+    else if (k == "--loops")
+      loops = std::atol(argv[i + 1]);
+    else if (k == "--max-seconds")
+      max_seconds = std::atof(argv[i + 1]);
+    else if (k == "--port")
+      only_port = std::atoi(argv[i + 1]);
+    else
+      return usage();
   }
   auto colon = to.rfind(':');
   if (colon == std::string::npos) return usage();
@@ -117,8 +122,7 @@ int main(int argc, char** argv) {
     sent += static_cast<std::uint64_t>(done);
     next = (next + static_cast<std::size_t>(done)) % payloads.size();
   }
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "sent %llu datagrams (%llu bytes) in %.3f s = %.0f/s\n",
                static_cast<unsigned long long>(sent), static_cast<unsigned long long>(bytes), secs,
                static_cast<double>(sent) / secs);

@@ -14,8 +14,8 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "capture/capture_file.h"
 #include "cli/analyze_input.h"
@@ -24,11 +24,11 @@
 #include "core/prefix.h"
 #include "decode/packet.h"
 #include "detect/engine.h"
+#include "flow/udp_collector.h"
 #include "report/analysis.h"
 #include "report/asn_db.h"
 #include "report/json_report.h"
 #include "report/text_report.h"
-#include "flow/udp_collector.h"
 
 namespace bw::cli {
 namespace {
@@ -107,9 +107,8 @@ int runListen(const AnalyzeOptions& o, const DetectionConfig& config, const AsnD
   input.totals = &totals;
   TelemetrySummary telemetry;
   Analysis analysis;
-  analysis.capture = feedCollector(*collector, engine, input,
-                                   static_cast<std::int64_t>(o.duration_s * 1e9), &g_stop,
-                                   telemetry);
+  analysis.capture = feedCollector(
+      *collector, engine, input, static_cast<std::int64_t>(o.duration_s * 1e9), &g_stop, telemetry);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   engine.finish();
@@ -221,8 +220,8 @@ int runAnalyze(const AnalyzeOptions& o) {
   }
   engine.finish();
   // Every frame of an unsupported link type: say so rather than report an empty capture.
-  auto unsupported_it = analysis.capture.malformed.find(
-      decodeStatusName(DecodeStatus::UnsupportedLinkType));
+  auto unsupported_it =
+      analysis.capture.malformed.find(decodeStatusName(DecodeStatus::UnsupportedLinkType));
   if (!flows && analysis.capture.packets > 0 &&
       unsupported_it != analysis.capture.malformed.end() &&
       unsupported_it->second == analysis.capture.packets) {

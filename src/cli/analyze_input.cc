@@ -160,9 +160,9 @@ namespace {
 class TelemetryPipeline {
  public:
   TelemetryPipeline(Engine& engine, TrafficTotals* totals)
-      : totals_(totals),
-        feed_(FlowFeedOptions{},
-              [&engine](std::span<const PacketSummary> batch) { engine.process(batch); }) {}
+      : totals_(totals), feed_(FlowFeedOptions{}, [&engine](std::span<const PacketSummary> batch) {
+          engine.process(batch);
+        }) {}
 
   void datagram(const IpAddress& exporter, ByteSpan data, std::int64_t received_ns) {
     records_.clear();

@@ -27,9 +27,9 @@ std::set<std::uint16_t> defaultFlowPorts();
 bool looksLikeTelemetry(CaptureFile& capture, const std::set<std::uint16_t>& ports);
 
 struct InputOptions {
-  bool progress = false;                 // progress bar on stderr
-  TrafficTotals* totals = nullptr;       // per-destination totals, when wanted
-  std::set<std::uint16_t> flow_ports;    // telemetry: UDP destination ports of exports
+  bool progress = false;               // progress bar on stderr
+  TrafficTotals* totals = nullptr;     // per-destination totals, when wanted
+  std::set<std::uint16_t> flow_ports;  // telemetry: UDP destination ports of exports
 };
 
 // Reads every frame, decodes it and feeds the engine; fills the summary's counters.

@@ -56,7 +56,7 @@ struct PacketSummary {
   // IP bytes of the `packets` packets this summary stands for: one packet's IPv4 total length
   // or IPv6 payload length + 40 (as flow records count them).
   std::uint64_t ip_bytes = 0;
-  std::uint32_t frag_id = 0;   // IPv4 identification / IPv6 fragment identification
+  std::uint32_t frag_id = 0;  // IPv4 identification / IPv6 fragment identification
   // How many packets this summary stands for: 1 for a captured packet; the sampling rate for
   // a sampled packet, a flow record's share of packets for telemetry (see src/flow).
   std::uint32_t packets = 1;

@@ -39,17 +39,17 @@ struct FlowLimits {
 enum class FlowIssue : std::uint8_t {
   TruncatedHeader,
   UnknownVersion,
-  BadLength,            // a length field past the datagram or its enclosing structure
-  BadSetId,             // v9/IPFIX set id 2..255 reserved
-  BadTemplate,          // zero fields, too many fields, zero-length template, bad field lengths
-  TemplateLimit,        // template not stored: max_templates reached
-  ExporterLimit,        // exporter not tracked: max_exporters reached
-  MissingTemplate,      // data held for a template that never came (or no room to hold it)
-  TruncatedRecord,      // record shorter than its template or record type says
-  BadAddress,           // missing or malformed address fields
+  BadLength,        // a length field past the datagram or its enclosing structure
+  BadSetId,         // v9/IPFIX set id 2..255 reserved
+  BadTemplate,      // zero fields, too many fields, zero-length template, bad field lengths
+  TemplateLimit,    // template not stored: max_templates reached
+  ExporterLimit,    // exporter not tracked: max_exporters reached
+  MissingTemplate,  // data held for a template that never came (or no room to hold it)
+  TruncatedRecord,  // record shorter than its template or record type says
+  BadAddress,       // missing or malformed address fields
   AbsurdSamplingRate,
-  BadSampledHeader,     // sFlow raw header that does not decode as a packet
-  UnknownRecordType,    // sFlow record skipped by length (not an error, still counted)
+  BadSampledHeader,   // sFlow raw header that does not decode as a packet
+  UnknownRecordType,  // sFlow record skipped by length (not an error, still counted)
   kCount
 };
 const char* flowIssueName(FlowIssue i) noexcept;  // "truncated_header", ...

@@ -9,14 +9,11 @@ namespace {
 constexpr std::size_t kBatch = 256;
 constexpr std::uint64_t kMaxChunkPackets = std::numeric_limits<std::uint32_t>::max();
 
-std::int64_t floorDiv(std::int64_t a, std::int64_t b) {
-  return a >= 0 ? a / b : (a - b + 1) / b;
-}
+std::int64_t floorDiv(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : (a - b + 1) / b; }
 
 }  // namespace
 
-FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink)
-    : options_(options), sink_(std::move(sink)) {
+FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink) : options_(options), sink_(std::move(sink)) {
   if (options_.cell_ns <= 0) options_.cell_ns = 100'000'000;
   if (options_.chunk_ns <= 0) options_.chunk_ns = 1'000'000'000;
   if (options_.max_holdback_ns < 0) options_.max_holdback_ns = 0;
@@ -46,8 +43,8 @@ void FlowFeed::add(const FlowRecord& r) {
   const std::int64_t first = r.summary.ts_ns;
   const std::int64_t last = std::max(r.last_ns, first);
   const std::int64_t span = last - first;
-  stats_.holdback_ns = std::min(options_.max_holdback_ns,
-                                std::max(stats_.holdback_ns, span + options_.cell_ns));
+  stats_.holdback_ns =
+      std::min(options_.max_holdback_ns, std::max(stats_.holdback_ns, span + options_.cell_ns));
   newest_end_ns_ = std::max(newest_end_ns_, last);
   if (next_cell_ == INT64_MIN) {
     next_cell_ = floorDiv(first - options_.max_holdback_ns, options_.cell_ns);
@@ -68,9 +65,9 @@ void FlowFeed::add(const FlowRecord& r) {
   chunk.payload_len = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
     chunk.ts_ns = n == 1 ? first
-                         : first + static_cast<std::int64_t>(
-                                       static_cast<__int128>(span) * static_cast<__int128>(i) /
-                                       static_cast<__int128>(n - 1));
+                         : first + static_cast<std::int64_t>(static_cast<__int128>(span) *
+                                                             static_cast<__int128>(i) /
+                                                             static_cast<__int128>(n - 1));
     chunk.packets = static_cast<std::uint32_t>(r.packets / n + (i < r.packets % n ? 1 : 0));
     chunk.ip_bytes = r.bytes / n + (i < r.bytes % n ? 1 : 0);
     place(chunk);
@@ -124,9 +121,8 @@ void FlowFeed::releaseUpTo(std::int64_t target) {
     if (cell.empty()) continue;
     // Chunks of one cell share the engine's bucket; order inside it still matters for the
     // first-packet times the engine records.
-    std::sort(cell.begin(), cell.end(), [](const PacketSummary& a, const PacketSummary& b) {
-      return a.ts_ns < b.ts_ns;
-    });
+    std::sort(cell.begin(), cell.end(),
+              [](const PacketSummary& a, const PacketSummary& b) { return a.ts_ns < b.ts_ns; });
     for (std::size_t i = 0; i < cell.size(); i += kBatch) {
       emit(std::span<const PacketSummary>(cell.data() + i, std::min(kBatch, cell.size() - i)));
     }

@@ -29,19 +29,19 @@
 namespace bw {
 
 struct FlowFeedOptions {
-  std::int64_t cell_ns = 100'000'000;          // wheel resolution: the engine's bucket
-  std::int64_t chunk_ns = 1'000'000'000;       // at most this far apart inside one record
+  std::int64_t cell_ns = 100'000'000;             // wheel resolution: the engine's bucket
+  std::int64_t chunk_ns = 1'000'000'000;          // at most this far apart inside one record
   std::int64_t max_holdback_ns = 65'000'000'000;  // a bit over the common 60 s active timeout
-  std::uint32_t max_chunks_per_record = 128;   // longer records get coarser chunks
-  std::size_t max_pending = 2'000'000;         // chunks held in the wheel
+  std::uint32_t max_chunks_per_record = 128;      // longer records get coarser chunks
+  std::size_t max_pending = 2'000'000;            // chunks held in the wheel
 };
 
 struct FlowFeedStats {
   std::uint64_t records = 0;
   std::uint64_t chunks = 0;
-  std::uint64_t late_records = 0;      // ended before the watermark: sent at once
-  std::uint64_t forced_releases = 0;   // chunks released early because the wheel was full
-  std::int64_t holdback_ns = 0;        // current holdback
+  std::uint64_t late_records = 0;     // ended before the watermark: sent at once
+  std::uint64_t forced_releases = 0;  // chunks released early because the wheel was full
+  std::int64_t holdback_ns = 0;       // current holdback
 };
 
 class FlowFeed {
@@ -69,7 +69,7 @@ class FlowFeed {
   FlowFeedOptions options_;
   Sink sink_;
   std::vector<std::vector<PacketSummary>> wheel_;  // cell index % size
-  std::int64_t next_cell_ = INT64_MIN;  // oldest cell not yet released
+  std::int64_t next_cell_ = INT64_MIN;             // oldest cell not yet released
   std::int64_t newest_end_ns_ = INT64_MIN;
   std::size_t pending_ = 0;
   std::vector<PacketSummary> direct_;  // sFlow samples of the current call

@@ -29,9 +29,9 @@ struct FlowRecord {
   // summary.packets / summary.ip_bytes are not used here: see packets / bytes below.
   // summary.payload, when set, points into the datagram and is valid until the next decode.
   PacketSummary summary;
-  std::int64_t last_ns = 0;  // last packet; equal to summary.ts_ns for sFlow samples
-  std::uint64_t packets = 0;  // scaled by sampling_rate
-  std::uint64_t bytes = 0;    // IP bytes (IP header included, no link layer), scaled
+  std::int64_t last_ns = 0;            // last packet; equal to summary.ts_ns for sFlow samples
+  std::uint64_t packets = 0;           // scaled by sampling_rate
+  std::uint64_t bytes = 0;             // IP bytes (IP header included, no link layer), scaled
   std::uint64_t exported_packets = 0;  // as carried in the datagram
   std::uint64_t exported_bytes = 0;
   std::uint32_t sampling_rate = 1;  // 1 in N; 1 when unsampled or unknown

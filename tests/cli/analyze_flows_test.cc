@@ -63,7 +63,8 @@ std::map<std::string, Totals> mixSmallTruth() {
 }
 
 // "### <tool>" sections of a fixture's reference answers: dst_ip,packets,bytes lines.
-std::map<std::string, Totals> referenceSection(const std::string& fixture, const std::string& tool) {
+std::map<std::string, Totals> referenceSection(const std::string& fixture,
+                                               const std::string& tool) {
   std::ifstream in(flowsDir() + fixture + ".ref.txt");
   std::map<std::string, Totals> out;
   std::string line;
@@ -114,8 +115,8 @@ TEST_P(UnsampledFixture, PerDestinationTotalsEqualTheCapturesTruth) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, UnsampledFixture,
                          ::testing::Values("nf5_softflowd", "nf9_softflowd", "ipfix_softflowd",
-                                           "ipfix_softflowd_biflow", "nf9_pmacct",
-                                           "ipfix_pmacct", "nf9_nfreplay"));
+                                           "ipfix_softflowd_biflow", "nf9_pmacct", "ipfix_pmacct",
+                                           "nf9_nfreplay"));
 
 // 1:10 sampled NetFlow v9 (rate in options data): counts scale by 10, as nfacctd with
 // renormalisation reports. nfcapd 1.7 does not scale and tshark shows raw values.
@@ -211,11 +212,11 @@ json collectLive(const std::string& exporter, std::uint16_t port, int listen_sec
   std::string cmd = exporter;
   for (std::size_t at; (at = cmd.find("PORT")) != std::string::npos;)
     cmd.replace(at, 4, std::to_string(port));
-  std::string script = std::string(BW_BINARY) + " analyze --format json --listen 127.0.0.1:" +
-                       std::to_string(port) + " --duration " + std::to_string(listen_seconds) +
-                       " > " + dir.file("report.json") + " 2> " + dir.file("analyze.err") +
-                       " & sleep 1; ( " + cmd + " ) > " + dir.file("exporter.log") +
-                       " 2>&1; wait $!";
+  std::string script =
+      std::string(BW_BINARY) + " analyze --format json --listen 127.0.0.1:" + std::to_string(port) +
+      " --duration " + std::to_string(listen_seconds) + " > " + dir.file("report.json") + " 2> " +
+      dir.file("analyze.err") + " & sleep 1; ( " + cmd + " ) > " + dir.file("exporter.log") +
+      " 2>&1; wait $!";
   RunResult r = runCommand({"sh", "-c", script});
   EXPECT_EQ(r.status, 0) << readFile(dir.file("analyze.err"));
   std::string text = readFile(dir.file("report.json"));
@@ -248,8 +249,7 @@ void expectMemcachedAttack(const json& report, const json& truth, double toleran
   EXPECT_NEAR((*found)["end"].get<double>(), end, tolerance_s);
   const auto reflectors = expected["reflectors"].get<std::uint64_t>();
   EXPECT_EQ((*found)["reflectors"].get<std::uint64_t>(), reflectors);
-  EXPECT_EQ((*found)["packets"].get<std::uint64_t>(),
-            expected["packets"].get<std::uint64_t>());
+  EXPECT_EQ((*found)["packets"].get<std::uint64_t>(), expected["packets"].get<std::uint64_t>());
   EXPECT_EQ(report["attacks"].size(), 1u) << report["attacks"].dump();
 }
 
@@ -264,10 +264,9 @@ TEST_P(SoftflowdLive, MemcachedFloodIsNamedSizedAndAttributed) {
   TempDir dir;
   // No control socket (-c none): softflowd 1.1.0 can block in accept() on it before it has
   // read the capture.
-  std::string exporter = "timeout -s TERM 4 softflowd -d -a -r " + flood.pcap + " -v " +
-                         std::to_string(version) +
-                         " -n 127.0.0.1:PORT -t maxlife=10 -t expint=1 -p " +
-                         dir.file("sf.pid") + " -c none";
+  std::string exporter =
+      "timeout -s TERM 4 softflowd -d -a -r " + flood.pcap + " -v " + std::to_string(version) +
+      " -n 127.0.0.1:PORT -t maxlife=10 -t expint=1 -p " + dir.file("sf.pid") + " -c none";
   json report = collectLive(exporter, freeUdpPort(), 7);
   expectMemcachedAttack(report, flood.truth, 10.0);
   EXPECT_GT(report["telemetry"]["records"].get<std::uint64_t>(), 0u);
@@ -305,15 +304,13 @@ TEST(SflowLive, MemcachedFloodSampledOneInTenIsNamedSizedAndAttributed) {
   conf.close();
   const std::string in_ns = "ip netns exec " + ns + " ";
   std::string script =
-      "set -u; trap 'ip netns del " + ns + " 2>/dev/null' EXIT; ip netns add " + ns +
-      " && ip -n " + ns + " link set lo up && ip -n " + ns +
-      " link add vA type veth peer name vB && ip -n " + ns + " link set vA up && ip -n " + ns +
-      " link set vB up || exit 90; " + in_ns + BW_BINARY +
-      " analyze --format json --listen 127.0.0.1:6343 --duration 14 > " +
-      dir.file("report.json") + " 2> " + dir.file("analyze.err") + " & A=$!; " + in_ns +
-      "timeout -s INT 13 pmacctd -f " + dir.file("pmacctd.conf") + " > " +
-      dir.file("pmacctd.out") + " 2>&1 & sleep 3; " + in_ns + "tcpreplay -q -i vA " +
-      flood.pcap + " > " + dir.file("tcpreplay.log") + " 2>&1; wait $A";
+      "set -u; trap 'ip netns del " + ns + " 2>/dev/null' EXIT; ip netns add " + ns + " && ip -n " +
+      ns + " link set lo up && ip -n " + ns + " link add vA type veth peer name vB && ip -n " + ns +
+      " link set vA up && ip -n " + ns + " link set vB up || exit 90; " + in_ns + BW_BINARY +
+      " analyze --format json --listen 127.0.0.1:6343 --duration 14 > " + dir.file("report.json") +
+      " 2> " + dir.file("analyze.err") + " & A=$!; " + in_ns + "timeout -s INT 13 pmacctd -f " +
+      dir.file("pmacctd.conf") + " > " + dir.file("pmacctd.out") + " 2>&1 & sleep 3; " + in_ns +
+      "tcpreplay -q -i vA " + flood.pcap + " > " + dir.file("tcpreplay.log") + " 2>&1; wait $A";
   RunResult r = runCommand({"sh", "-c", script});
   ASSERT_EQ(r.status, 0) << r.err << readFile(dir.file("analyze.err"))
                          << readFile(dir.file("tcpreplay.log"));

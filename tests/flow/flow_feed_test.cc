@@ -30,7 +30,9 @@ FlowRecord flowRecord(std::uint32_t src, std::uint32_t dst, std::int64_t first, 
 struct Collected {
   std::vector<PacketSummary> chunks;
   FlowFeed::Sink sink() {
-    return [this](std::span<const PacketSummary> b) { chunks.insert(chunks.end(), b.begin(), b.end()); };
+    return [this](std::span<const PacketSummary> b) {
+      chunks.insert(chunks.end(), b.begin(), b.end());
+    };
   }
   std::uint64_t packets() const {
     std::uint64_t n = 0;
@@ -119,7 +121,8 @@ TEST(FlowFeed, MemoryStaysBoundedAndNothingIsLost) {
   feed.add(flowRecord(1, 2, kT0, kT0 + 60 * kSec, 61, 61 * 100));
   sent += 61;
   for (int i = 0; i < 20000; ++i) {
-    feed.add(flowRecord(100 + i, 2, kT0 + 60 * kSec + i * 1000, kT0 + 60 * kSec + i * 1000, 1, 100));
+    feed.add(
+        flowRecord(100 + i, 2, kT0 + 60 * kSec + i * 1000, kT0 + 60 * kSec + i * 1000, 1, 100));
     ++sent;
     feed.release();
   }
