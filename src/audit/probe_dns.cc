@@ -18,7 +18,6 @@ namespace {
 
 using wire::Reader;
 
-constexpr std::uint16_t kFlagQr = 0x8000;
 constexpr std::uint16_t kFlagAa = 0x0400;
 constexpr std::uint16_t kFlagTc = 0x0200;
 constexpr std::uint16_t kFlagRd = 0x0100;
@@ -70,19 +69,9 @@ class DnsProbe final : public Probe {
 
   void parse(ByteSpan reply, std::uint16_t token, ReplyInfo& info) const override {
     Reader r(reply);
-    std::uint16_t id = 0, flags = 0, qd = 0, an = 0, ns = 0, ar = 0;
-    if (!r.be16(id) || !r.be16(flags) || !r.be16(qd) || !r.be16(an) || !r.be16(ns) || !r.be16(ar)) {
-      wire::reject(info, "short");
-      return;
-    }
-    if (id != token) {
-      wire::reject(info, "wrong_id");
-      return;
-    }
-    if ((flags & kFlagQr) == 0) {
-      wire::reject(info, "not_response");  // our own query, reflected back
-      return;
-    }
+    wire::DnsHeader h;
+    if (!wire::readDnsReplyHeader(r, token, info, h)) return;
+    const std::uint16_t flags = h.flags, qd = h.qd, an = h.an, ns = h.ns, ar = h.ar;
     if (((flags >> 11) & 0xF) != 0) {
       wire::reject(info, "wrong_opcode");
       return;

@@ -65,6 +65,23 @@ std::string ipv4Text(ByteSpan v4) {
   return buf;
 }
 
+bool readDnsReplyHeader(Reader& r, std::uint16_t token, ReplyInfo& info, DnsHeader& h) {
+  if (!r.be16(h.id) || !r.be16(h.flags) || !r.be16(h.qd) || !r.be16(h.an) || !r.be16(h.ns) ||
+      !r.be16(h.ar)) {
+    reject(info, "short");
+    return false;
+  }
+  if (h.id != token) {
+    reject(info, "wrong_id");
+    return false;
+  }
+  if ((h.flags & 0x8000) == 0) {  // QR / R: a query, not an answer
+    reject(info, "not_response");
+    return false;
+  }
+  return true;
+}
+
 bool skipDnsName(Reader& r) noexcept {
   std::size_t total = 0;
   while (true) {

@@ -92,6 +92,15 @@ std::string ipv4Text(ByteSpan v4);
 // obsolete and rejected, and so is a name over 255 bytes.
 bool skipDnsName(Reader& r) noexcept;
 
+// The 12-byte header DNS and the NetBIOS name service share (RFC 1035 4.1.1, RFC 1002 4.2.1).
+struct DnsHeader {
+  std::uint16_t id = 0, flags = 0, qd = 0, an = 0, ns = 0, ar = 0;
+};
+// Reads the header of a reply to the query with id `token`. A reply too short for it, with
+// another id, or without the response bit (our own query reflected back) is rejected in
+// `info` ("short", "wrong_id", "not_response") and false returned.
+bool readDnsReplyHeader(Reader& r, std::uint16_t token, ReplyInfo& info, DnsHeader& h);
+
 // --- Adding to ReplyInfo ------------------------------------------------------------------
 
 // Counts one reply the parser turned down, by reason, under details["rejected"]: a fixed
