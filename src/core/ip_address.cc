@@ -6,6 +6,8 @@ namespace bw {
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton stops at a NUL: "192.0.2.1\0junk" must not parse as 192.0.2.1.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN + 1];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

@@ -106,5 +106,12 @@ TEST(HyperLogLogTest, DuplicatesDoNotCountAndMergeUnites) {
   EXPECT_NEAR(a.estimate(), 10000, 200);
 }
 
+TEST(IpAddressTest, RejectsEmbeddedNul) {
+  using namespace std::string_view_literals;
+  EXPECT_FALSE(IpAddress::parse("192.0.2.1\0junk"sv));
+  EXPECT_FALSE(IpAddress::parse("2001:db8::1\0"sv));
+  EXPECT_TRUE(IpAddress::parse("192.0.2.1"sv));
+}
+
 }  // namespace
 }  // namespace bw
