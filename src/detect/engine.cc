@@ -74,6 +74,49 @@ class Engine::Impl {
     }
   }
 
+  std::vector<std::string> reconfigure(const DetectionConfig& next) {
+    std::vector<std::string> kept;
+    auto keep = [&](bool differs, const char* name) {
+      if (differs) kept.emplace_back(name);
+    };
+    keep(next.bucket_ns != config_.bucket_ns, "bucket_ns");
+    keep(next.window_buckets != config_.window_buckets, "window_buckets");
+    keep(next.max_destinations != config_.max_destinations, "max_destinations");
+    keep(next.max_tracked != config_.max_tracked, "max_tracked");
+    keep(next.exact_sources_per_attack != config_.exact_sources_per_attack,
+         "exact_sources_per_attack");
+    keep(next.exact_sources_budget_bytes != config_.exact_sources_budget_bytes,
+         "exact_sources_budget_bytes");
+    keep(next.max_scanner_sources != config_.max_scanner_sources, "max_scanner_sources");
+    keep(next.scanner_min_targets != config_.scanner_min_targets ||
+             next.scanner_window_ns != config_.scanner_window_ns ||
+             next.scanner_max_answered != config_.scanner_max_answered,
+         "scanners");
+
+    config_.thresholds = next.thresholds;
+    config_.overrides = next.overrides;
+    config_.networks = next.networks;
+    config_.ignore = next.ignore;
+    config_.end_ratio = next.end_ratio;
+    config_.end_quiet_ns = next.end_quiet_ns;
+    config_.solicited_ratio = next.solicited_ratio;
+    config_.solicited_max_amplification = next.solicited_max_amplification;
+    config_.generic_min_sources = next.generic_min_sources;
+    config_.top_reflectors = next.top_reflectors;
+    networks_ = PrefixSet(config_.networks);
+    ignore_ = PrefixSet(config_.ignore);
+    overrides_ = PrefixMap<Thresholds>();
+    for (const PrefixThresholds& o : config_.overrides) overrides_.insert(o.prefix, o.thresholds);
+    for (PlaceCacheEntry& e : place_cache_) e.valid = false;
+    // Destinations already tracked take the new thresholds now, not when next evicted.
+    for (std::uint32_t i = 0; i < rates_.capacity(); ++i) {
+      RateSlot& slot = rates_.at(i);
+      if (!slot.used) continue;
+      applyThresholds(slot);
+    }
+    return kept;
+  }
+
   void finish() noexcept {
     if (now_ns_ == std::numeric_limits<std::int64_t>::min()) return;
     // Complete the current bucket of every active attack so its last window counts.
@@ -170,24 +213,30 @@ class Engine::Impl {
     }
     if (evicted) ++stats_.destination_evictions;
     if (created) {
-      const Thresholds* t = overrides_.lookup(dst);
-      const Thresholds& th = t ? *t : config_.thresholds;
-      s->threshold_pps = th.pps;
-      s->threshold_bps = th.bps;
-      s->threshold_packets = th.pps * window_s_;
-      s->threshold_bytes = th.bps / 8 * window_s_;
-      s->dst_protected = placeOf(dst) == Place::Protected;
+      applyThresholds(*s);
       if (!asked && v != Vector::GenericUdp) {
         if (const RateSlot* a = rates_.find(dst, v, port, true))
           s->last_request_ns = a->last_request_ns;
       }
-      // Packet spacing at the threshold: by packets, or by bytes for full-size datagrams.
-      double rate = std::min(th.pps, th.bps / (8.0 * kFullDatagramBytes));
-      double gap_s = kRunGapSpacings / std::max(rate, 1e-9);
-      s->run_gap_ns =
-          static_cast<std::int64_t>(std::clamp(gap_s * 1e9, 1e6, static_cast<double>(window_ns_)));
     }
     return s;
+  }
+
+  // The destination's thresholds (longest-prefix override, else the default) and whether it
+  // is one of ours, from the current configuration.
+  void applyThresholds(RateSlot& s) noexcept {
+    const Thresholds* t = overrides_.lookup(s.dst);
+    const Thresholds& th = t ? *t : config_.thresholds;
+    s.threshold_pps = th.pps;
+    s.threshold_bps = th.bps;
+    s.threshold_packets = th.pps * window_s_;
+    s.threshold_bytes = th.bps / 8 * window_s_;
+    s.dst_protected = placeOf(s.dst) == Place::Protected;
+    // Packet spacing at the threshold: by packets, or by bytes for full-size datagrams.
+    double rate = std::min(th.pps, th.bps / (8.0 * kFullDatagramBytes));
+    double gap_s = kRunGapSpacings / std::max(rate, 1e-9);
+    s.run_gap_ns =
+        static_cast<std::int64_t>(std::clamp(gap_s * 1e9, 1e6, static_cast<double>(window_ns_)));
   }
 
   void onPacket(const PacketSummary& p) noexcept {
@@ -629,6 +678,10 @@ Engine::Engine(DetectionConfig config, AttackListener* listener)
 Engine::~Engine() = default;
 void Engine::process(std::span<const PacketSummary> batch) noexcept { impl_->process(batch); }
 void Engine::advanceTime(std::int64_t now_ns) noexcept { impl_->advanceTime(now_ns); }
+std::vector<std::string> Engine::reconfigure(const DetectionConfig& config) {
+  return impl_->reconfigure(config);
+}
+
 void Engine::finish() noexcept { impl_->finish(); }
 std::vector<AttackRecord> Engine::attacks() const { return impl_->attacks(); }
 std::vector<ScannerRecord> Engine::scanners() const { return impl_->scanners(); }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "decode/packet.h"
@@ -65,6 +66,12 @@ class Engine {
   void advanceTime(std::int64_t now_ns) noexcept;
   // End of input: attacks still active end at their last packet.
   void finish() noexcept;
+  // Applies a new configuration without losing counters or active attacks (SIGHUP):
+  // thresholds and overrides (also for destinations already tracked), networks, ignore,
+  // hysteresis, solicited-traffic and reflector settings. What sizes the engine's tables or
+  // its clock (bucket_ns, window_buckets, max_*, exact_sources_*) keeps its old value; the
+  // names of such keys that differ are returned so the caller can say a restart is needed.
+  std::vector<std::string> reconfigure(const DetectionConfig& config);
 
   // Every attack seen, active and ended, in order of start.
   std::vector<AttackRecord> attacks() const;

@@ -90,6 +90,7 @@ class RateTable {
   bool advance(RateSlot& s, std::int64_t b, std::uint64_t* completed_packets,
                std::uint64_t* completed_bytes) noexcept;
 
+  std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
   int windowBuckets() const noexcept { return window_; }
   std::size_t memoryBytes() const noexcept { return slots_.size() * sizeof(RateSlot); }
 

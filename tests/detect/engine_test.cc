@@ -117,6 +117,45 @@ TEST(EngineTest, MemcachedFloodIsDetectedSizedAndAttributed) {
   EXPECT_GE(rec.updated.size(), 1u);
 }
 
+// SIGHUP: a new threshold applies to a destination already tracked, an active attack and
+// the counters survive, and settings that size tables are reported, not applied.
+TEST(EngineTest, ReconfigureAppliesThresholdsToTrackedDestinationsAndKeepsAttacks) {
+  IpAddress quiet = ip("198.18.0.30");
+  IpAddress loud = ip("198.18.0.31");
+  DetectionConfig high;
+  high.thresholds.pps = 100000;
+  high.thresholds.bps = 1e12;
+  Recorder rec;
+  Engine engine(high, &rec);
+  // 2 kpps to `quiet`: below the high threshold for two seconds.
+  auto first = flood(kT0, 2000, 2.0, 20, quiet, 123, 468);
+  engine.process(first);
+  EXPECT_TRUE(rec.started.empty());
+
+  DetectionConfig low = high;
+  low.thresholds.pps = 500;
+  low.max_destinations = high.max_destinations * 2;  // needs a restart
+  std::vector<std::string> kept = engine.reconfigure(low);
+  EXPECT_EQ(kept, std::vector<std::string>{"max_destinations"});
+  // The same destination, same slot, now crosses the lowered threshold.
+  engine.process(flood(kT0 + 2 * kSec, 2000, 2.0, 20, quiet, 123, 468));
+  ASSERT_EQ(rec.started.size(), 1u);
+  EXPECT_EQ(rec.started[0].victim, quiet);
+  EXPECT_EQ(rec.started[0].threshold_pps, 500);
+
+  // Raising it again while the attack is active keeps the attack and its counts.
+  const std::uint64_t packets_before = engine.stats().packets;
+  engine.reconfigure(high);
+  EXPECT_EQ(engine.stats().packets, packets_before);
+  engine.process(flood(kT0 + 4 * kSec, 2000, 0.5, 20, quiet, 123, 468));
+  engine.process(flood(kT0 + 5 * kSec, 2000, 1.0, 20, loud, 123, 468));
+  engine.finish();
+  auto attacks = engine.attacks();
+  ASSERT_EQ(attacks.size(), 1u);  // `loud` is below the restored high threshold
+  EXPECT_EQ(attacks[0].victim, quiet);
+  EXPECT_EQ(rec.ended.size(), 1u);
+}
+
 TEST(EngineTest, CatchesThousandPpsForOneSecondWithDefaults) {
   auto attacks = run(DetectionConfig{}, flood(kT0, 1000, 1.0, 20, ip("198.18.0.20"), 123, 468));
   ASSERT_EQ(attacks.size(), 1u);
