@@ -102,6 +102,12 @@ void FlowFeed::release() {
   releaseUpTo(floorDiv(watermark, options_.cell_ns));
 }
 
+void FlowFeed::advanceTo(std::int64_t now_ns) {
+  if (next_cell_ == INT64_MIN) return;  // nothing held yet, and no clock to move
+  newest_end_ns_ = std::max(newest_end_ns_, now_ns);
+  release();
+}
+
 void FlowFeed::flush() {
   if (!direct_.empty()) {
     emit(direct_);

@@ -57,6 +57,13 @@ class FlowFeed {
   void release();
   // End of input: sends everything held.
   void flush();
+  // Live sources: time has reached `now_ns` even if no record says so (an exporter that went
+  // quiet). Moves the watermark as a record ending at `now_ns` would, and releases.
+  void advanceTo(std::int64_t now_ns);
+  // Chunks older than this have been sent; INT64_MIN before the first record.
+  std::int64_t watermark() const noexcept {
+    return newest_end_ns_ == INT64_MIN ? INT64_MIN : newest_end_ns_ - stats_.holdback_ns;
+  }
 
   const FlowFeedStats& stats() const noexcept { return stats_; }
 

@@ -96,6 +96,29 @@ TEST(FlowFeed, ReleasesOutOfOrderRecordsInTimeOrderAfterTheHoldback) {
   EXPECT_EQ(feed.stats().late_records, 0u);
 }
 
+// A live exporter that goes quiet: the wall clock moves the watermark, so held chunks leave
+// (and the engine's clock with them) without a newer record.
+TEST(FlowFeed, AdvanceToReleasesWhatTheClockHasPassed) {
+  Collected out;
+  FlowFeed feed(FlowFeedOptions{}, out.sink());
+  feed.advanceTo(kT0);  // nothing held yet: no clock to move, nothing happens
+  EXPECT_EQ(feed.watermark(), INT64_MIN);
+  feed.add(flowRecord(1, 9, kT0, kT0 + 10 * kSec, 110, 1100));
+  feed.release();
+  const std::size_t before = out.chunks.size();
+  EXPECT_LT(before, 11u);  // held behind the 10 s holdback
+  feed.advanceTo(kT0 + 15 * kSec);
+  EXPECT_LT(out.chunks.size(), 11u);  // the watermark is at 5 s: the first chunks only
+  EXPECT_GT(out.chunks.size(), before);
+  feed.advanceTo(kT0 + 21 * kSec);
+  EXPECT_EQ(out.chunks.size(), 11u);
+  EXPECT_EQ(out.packets(), 110u);
+  EXPECT_GE(feed.watermark(), kT0 + 10 * kSec);
+  // Time never goes back.
+  feed.advanceTo(kT0);
+  EXPECT_GE(feed.watermark(), kT0 + 10 * kSec);
+}
+
 TEST(FlowFeed, SflowSamplesPassAtOnceWithTheirWeight) {
   Collected out;
   FlowFeed feed(FlowFeedOptions{}, out.sink());
