@@ -235,9 +235,10 @@ const char* sqlFor(int q) {
       "ROLLBACK",
       // Placeholder figures; writeRecord fills them (and the record, which needs the id) in
       // the same transaction.
-      "INSERT INTO attacks (victim, victim_ip, vector, direction, state, start, \"end\", "
+      // ?1 NULL lets SQLite pick the next id.
+      "INSERT INTO attacks (id, victim, victim_ip, vector, direction, state, start, \"end\", "
       "detected_at, packets, bytes, peak_pps, peak_bps, reflectors, record) "
-      "VALUES ('', x'', '', '', 'active', 0, 0, 0, 0, 0, 0, 0, 0, '{}')",
+      "VALUES (?1, '', x'', '', '', 'active', 0, 0, 0, 0, 0, 0, 0, 0, '{}')",
       "UPDATE attacks SET victim = ?2, victim_ip = ?3, vector = ?4, direction = ?5, state = ?6, "
       "start = ?7, \"end\" = ?8, detected_at = ?9, packets = ?10, bytes = ?11, peak_pps = ?12, "
       "peak_bps = ?13, reflectors = ?14, record = ?15 WHERE id = ?1",
@@ -515,6 +516,41 @@ Status AttackStore::upsertSeries(std::uint64_t id, std::span<const SeriesPoint> 
 
 Result<std::uint64_t> AttackStore::insert(const AttackRecord& attack, double detected_at,
                                           const AsnDatabase* asn) {
+  return insertAs(0, attack, detected_at, asn);
+}
+
+Status AttackStore::insert(std::uint64_t id, const AttackRecord& attack, double detected_at,
+                           const AsnDatabase* asn) {
+  if (id == 0) return Error{"attack store " + path_ + ": attack id 0 is not valid"};
+  Result<std::uint64_t> r = insertAs(id, attack, detected_at, asn);
+  if (!r) return Error{r.error().message};
+  return {};
+}
+
+Result<std::uint64_t> AttackStore::lastId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // AUTOINCREMENT keeps the largest id ever used in sqlite_sequence, also after deletions.
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v2(
+      db_,
+      "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'attacks'), 0), "
+      "coalesce((SELECT max(id) FROM attacks), 0))",
+      -1, &s, nullptr);
+  std::uint64_t id = 0;
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      id = toUint64(sqlite3_column_int64(s, 0));
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_OK) return failure("read the last attack id", rc);
+  return id;
+}
+
+Result<std::uint64_t> AttackStore::insertAs(std::uint64_t wanted, const AttackRecord& attack,
+                                            double detected_at, const AsnDatabase* asn) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string doing =
       "record a new " + attack.vectorLabel() + " attack on " + attack.victim.toString();
@@ -525,6 +561,7 @@ Result<std::uint64_t> AttackStore::insert(const AttackRecord& attack, double det
     sqlite3_stmt* s = statement(Query::Insert, &rc);
     if (s != nullptr) {
       StatementScope scope(s);
+      if (wanted != 0) sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(wanted));
       rc = sqlite3_step(s);
       if (rc == SQLITE_DONE) id = toUint64(sqlite3_last_insert_rowid(db_));
     }

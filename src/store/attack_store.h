@@ -103,6 +103,12 @@ class AttackStore {
   // the top reflectors in the stored record.
   Result<std::uint64_t> insert(const AttackRecord& attack, double detected_at,
                                const AsnDatabase* asn = nullptr);
+  // The same with an id chosen by the caller (the sensor numbers attacks itself, so that
+  // events never wait for the store): fails when `id` is 0 or already taken.
+  Status insert(std::uint64_t id, const AttackRecord& attack, double detected_at,
+                const AsnDatabase* asn = nullptr);
+  // The largest id ever assigned (0 for a new store); ids above it are free.
+  Result<std::uint64_t> lastId();
   // Replaces the attack's figures with `attack`'s; `ended` moves it to state "ended" (an
   // ended attack stays ended). `series` points, if any, are upserted in the same
   // transaction. Fails when `id` is unknown.
@@ -136,6 +142,8 @@ class AttackStore {
   Status beginWrite(const std::string& doing);
   Status commit(const std::string& doing);
   void rollbackIfOpen();
+  Result<std::uint64_t> insertAs(std::uint64_t wanted, const AttackRecord& attack,
+                                 double detected_at, const AsnDatabase* asn);
   Status writeRecord(std::uint64_t id, const AttackRecord& a, const char* state, double detected_at,
                      const AsnDatabase* asn, const std::string& doing);
   Status upsertSeries(std::uint64_t id, std::span<const SeriesPoint> points,

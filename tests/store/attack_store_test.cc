@@ -333,6 +333,29 @@ TEST(AttackStore, IdsStableAcrossReopen) {
   EXPECT_EQ(store->insert(attack("198.18.0.1", Vector::Dns, 53, 9, 1), kWall).value(), 4u);
 }
 
+TEST(AttackStore, CallerChosenIdsContinueAfterTheLastOne) {
+  TempDir dir;
+  const std::string path = dir.file("a.db");
+  auto store = openOrDie(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->lastId().value(), 0u);
+  AttackRecord a = attack("198.18.0.1", Vector::Dns, 53, 0, 1);
+  ASSERT_TRUE(store->insert(7, a, kWall));
+  EXPECT_EQ(store->lastId().value(), 7u);
+  EXPECT_EQ(store->get(7).value()->record["id"], 7);
+  EXPECT_EQ(store->get(7).value()->state, "active");
+  // Taken and invalid ids are refused, and leave nothing behind.
+  EXPECT_FALSE(store->insert(7, a, kWall));
+  EXPECT_FALSE(store->insert(0, a, kWall));
+  // Automatic ids continue after the chosen one, also after a reopen.
+  EXPECT_EQ(store->insert(a, kWall).value(), 8u);
+  store.reset();
+  store = openOrDie(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->lastId().value(), 8u);
+  EXPECT_EQ(store->list(ListFilter{}).value().size(), 2u);
+}
+
 TEST(AttackStore, MarkAllActiveEndedClosesLeftovers) {
   TempDir dir;
   auto store = openOrDie(dir.file("a.db"));
