@@ -147,12 +147,12 @@ threshold_mbps = 100
 
 TEST(ConfigFile, ReservedTablesAreAccepted) {
   auto r = loadConfigText(R"(
-[sensor]
-interface = "eth0"
-[api]
-listen = "127.0.0.1:8080"
-[[mitigation.backend]]
-kind = "gobgp"
+[audit]
+targets = ["198.18.0.0/24"]
+[honeypot]
+listen = "0.0.0.0:11211"
+[[metrics.exporter]]
+kind = "statsd"
 )",
                           "c.toml");
   EXPECT_TRUE(r.ok()) << r.error().message;
@@ -233,13 +233,22 @@ INSTANTIATE_TEST_SUITE_P(
                 "config.toml:1:1: unknown key threshold_pps at the top level (did you mean "
                 "detection.threshold_pps, under [detection]?)"},
         BadCase{"[detektion]\nthreshold_pps = 5\n",
-                "config.toml:1:2: unknown table or key detektion at the top level; valid tables "
-                "are detection, scanners, limits, enrich, sensor, api, mitigation, audit, "
-                "honeypot, metrics, store"},
+                "config.toml:1:2: unknown table or key detektion at the top level (did you mean "
+                "[detection]?)"},
+        BadCase{"[firewall]\n",
+                "config.toml:1:2: unknown table or key firewall at the top level; valid tables "
+                "are detection, scanners, limits, enrich, sensor, api, store, events, "
+                "mitigation, audit, honeypot, metrics"},
         BadCase{"\"weird\\nkey\" = 1\n",
                 "config.toml:1:1: unknown table or key \"weird\\u000akey\" at the top level; "
-                "valid tables are detection, scanners, limits, enrich, sensor, api, mitigation, "
-                "audit, honeypot, metrics, store"},
+                "valid tables are detection, scanners, limits, enrich, sensor, api, store, "
+                "events, mitigation, audit, honeypot, metrics"},
+        BadCase{"enabled = true\n",
+                "config.toml:1:1: unknown key enabled at the top level (did you mean "
+                "api.enabled or store.enabled, under [api] or [store]?)"},
+        BadCase{"[detection]\nmin_targets = 5\n",
+                "config.toml:2:1: unknown key detection.min_targets (did you mean "
+                "scanners.min_targets, under [scanners]?)"},
         BadCase{"detection = 5\n",
                 "config.toml:1:1: detection must be a table ([detection]), got 5"},
         BadCase{"[[detection.override]]\nthreshold_pps = 5\n",
