@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libpcap-dev zlib1g-dev libmaxminddb-dev libtomlplusplus-dev libcli11-dev
   nlohmann-json3-dev libfmt-dev libsqlite3-dev libcurl4-openssl-dev sqlite3
+  libcpp-httplib-dev libcap-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   tcpdump tshark mmdb-bin libmaxmind-db-writer-perl

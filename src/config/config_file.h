@@ -76,7 +76,7 @@ struct MitigationSettings {
   // Never mitigate victims inside these prefixes (what the operator protects from it:
   // resolvers, scrubbing centres, the BGP speakers themselves).
   std::vector<Prefix> never;
-  // Only inbound attacks whose peak reaches this are mitigated (0: every attack).
+  // Only attacks whose peak reaches min_pps or min_mbps are mitigated (0 and 0: every attack).
   double min_pps = 0;
   double min_mbps = 0;
 };
