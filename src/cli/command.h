@@ -24,5 +24,7 @@ void registerAnalyzeCommand(CLI::App& app, CommandRun& run);
 void registerSynthCommand(CLI::App& app, CommandRun& run);
 void registerAttacksCommand(CLI::App& app, CommandRun& run);
 void registerAuditCommand(CLI::App& app, CommandRun& run);
+void registerCheckConfigCommand(CLI::App& app, CommandRun& run);
+void registerRunCommand(CLI::App& app, CommandRun& run);
 
 }  // namespace bw::cli

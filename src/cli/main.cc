@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   bw::cli::registerSynthCommand(app, run);
   bw::cli::registerAttacksCommand(app, run);
   bw::cli::registerAuditCommand(app, run);
+  bw::cli::registerCheckConfigCommand(app, run);
+  bw::cli::registerRunCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
