@@ -5,6 +5,7 @@
 // ended event after the traffic stops, the store and the API, reload and restart, and one
 // clear message for each start-up fault.
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,6 +101,7 @@ class Sensor {
     return false;
   }
   void signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }  // `ip netns exec` execs the sensor: same process
   // Exit status after `sig`, or nullopt when it did not exit in time.
   std::optional<int> stop(int sig = SIGTERM, std::chrono::seconds limit = 30s) {
     if (exited_) return status_;
@@ -247,6 +249,13 @@ TEST(RunLive, ReplayedMemcachedFloodIsDeclaredWithinASecondStoredAndServed) {
   EXPECT_NE(metrics.find("breakwater_attacks_started_total 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("breakwater_detection_latency_seconds_count 1"), std::string::npos);
 
+  // The store, read by the CLI while the sensor runs (and writes).
+  {
+    RunResult r =
+        runBreakwater({"attacks", "list", "--store", dir.file("attacks.db"), "--format", "json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("198.18.0.10"), std::string::npos) << r.out;
+  }
   ASSERT_EQ(sensor.stop(), std::optional<int>(0)) << sensor.log();
   // The store, read by the CLI after the sensor has gone.
   RunResult r = runBreakwater(
@@ -381,6 +390,39 @@ TEST(RunLive, RestartAfterACrashClosesTheInterruptedAttackAndContinuesIds) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("\"interrupted\": true"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"state\": \"ended\""), std::string::npos) << r.out;
+}
+
+// After opening its sockets and files as root the sensor runs as an unprivileged user with
+// CAP_NET_RAW only, and still captures and declares.
+TEST(RunLive, DropsPrivilegesAndKeepsCapturing) {
+  if (!canUseNamespaces()) GTEST_SKIP() << "needs root, iproute2, tcpreplay and curl";
+  if (std::system("id nobody >/dev/null 2>&1") != 0) GTEST_SKIP() << "no user nobody";
+  const Flood& f = flood();
+  Namespace ns;
+  ASSERT_TRUE(ns.ok());
+  TempDir dir;
+  Sensor sensor(
+      dir.file("sensor.log"),
+      {"--interface", "vB", "--networks", "198.18.0.0/24", "--events", dir.file("events.jsonl"),
+       "--store", dir.file("attacks.db"), "--user", "nobody", "--api", "127.0.0.1:9473"},
+      &ns);
+  ASSERT_TRUE(sensor.waitReady()) << sensor.log();
+  EXPECT_NE(sensor.log().find("running as nobody with capabilities cap_net_raw=ep"),
+            std::string::npos)
+      << sensor.log();
+  replay(ns, f.pcap);
+  std::optional<json> started = waitEvent(dir.file("events.jsonl"), "attack_started", 5s);
+  ASSERT_TRUE(started) << sensor.log();
+  EXPECT_EQ((*started)["attack"]["victim"], "198.18.0.10");
+  // The process really is nobody now, with CAP_NET_RAW (bit 13) alone in its effective set.
+  const std::string proc = readFile("/proc/" + std::to_string(sensor.pid()) + "/status");
+  const std::string nobody = std::to_string(getpwnam("nobody")->pw_uid);
+  EXPECT_NE(proc.find("Uid:\t" + nobody + "\t" + nobody), std::string::npos) << proc;
+  EXPECT_NE(proc.find("CapEff:\t0000000000002000"), std::string::npos) << proc;
+  const json status = json::parse(httpGet(ns, "/api/v1/status"));
+  EXPECT_EQ(status["store"]["errors"], 0) << status.dump();
+  ASSERT_EQ(sensor.stop(), std::optional<int>(0)) << sensor.log();
+  EXPECT_EQ(sensor.log().find("store:"), std::string::npos) << sensor.log();
 }
 
 // The store's disk fills up during an attack: the sensor says so once, keeps detecting and
