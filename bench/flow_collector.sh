@@ -10,7 +10,8 @@
 #   BREAKWATER  default build/src/cli/breakwater; UDP_REPLAY default build/bench/udp_replay
 # Environment: RATES ["50000 100000 200000 300000"] datagrams/s (0 = as fast as possible),
 #   SECONDS_PER_RATE [5], PACKETS [2M] packets in the synthesized capture, VERSION [9]
-#   (softflowd -v: 5, 9 or 10), FORCE [0] (regenerate the corpus).
+#   (softflowd -v: 5, 9 or 10), FORCE [0] (regenerate the corpus), COLLECTORS
+#   ["breakwater sensor nfcapd nfacctd"] (sensor: `breakwater run --netflow`).
 # Runs everything inside a private network namespace (its own loopback and UDP counters),
 # removed at the end. Needs root, softflowd, nfdump, pmacct, tcpdump.
 set -euo pipefail
@@ -86,6 +87,10 @@ run_one() {  # collector rate
     breakwater)
       in_ns "$bw" analyze --format json --listen 127.0.0.1:9995 > "$dir/report.json" 2> "$dir/err" &
       ;;
+    sensor)  # the live sensor: receiving and decoding on one thread, the engine on another
+      in_ns "$bw" run --netflow 127.0.0.1:9995 --no-store --api 127.0.0.1:9473 \
+        --log-level warn 2> "$dir/err" &
+      ;;
     nfcapd)
       mkdir -p "$dir/nf"
       in_ns nfcapd -p 9995 -w "$dir/nf" -t 3600 -B 8000000 > "$dir/err" 2>&1 &
@@ -119,6 +124,9 @@ EOC
     --max-seconds "$per_rate" 2> "$dir/send.log"
   sleep 2
   read -r in1 rb1 < <(snmp); c1=$(cpu_of $pid)
+  if [[ $col == sensor ]]; then
+    in_ns curl -s --max-time 5 http://127.0.0.1:9473/api/v1/status > "$dir/status.json" || true
+  fi
   kill -INT $pid 2>/dev/null || true
   wait $shell_pid 2>/dev/null || true
   local sent delivered drops cpu
@@ -127,6 +135,7 @@ EOC
   cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", t/hz}')
   case $col in
     breakwater) records=$(jq '.telemetry.records' "$dir/report.json" 2>/dev/null || echo 0) ;;
+    sensor) records=$(jq '[.sources[].records] | add' "$dir/status.json" 2>/dev/null || echo 0) ;;
     nfcapd) records=$(nfdump -R "$dir/nf" -q -I 2>/dev/null | awk -F': ' '/^Flows:/{print $2; exit}') ;;
     nfacctd) records=$(grep -c . "$dir/p.csv" 2>/dev/null || echo 0); records="$records (dst rows)" ;;
   esac
@@ -138,7 +147,7 @@ EOC
 }
 
 for rate in $rates; do
-  for col in breakwater nfcapd nfacctd; do
+  for col in ${COLLECTORS:-breakwater sensor nfcapd nfacctd}; do
     run_one $col "$rate"
   done
 done
