@@ -20,17 +20,8 @@ using nlohmann::json;
 using testing::readFile;
 using testing::runBreakwater;
 using testing::TempDir;
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::has;
+using testing::lines;
 
 std::string write(const TempDir& dir, const std::string& name, const std::string& text) {
   const std::string path = dir.file(name);

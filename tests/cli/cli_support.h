@@ -68,6 +68,18 @@ inline std::string sharedCapture(const std::string& relative) {
   return std::string(BW_SHARED_DIR) + "/captures/" + relative;
 }
 
+// The text's lines, without their newlines.
+inline std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+inline bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 inline bool haveTool(const std::string& name) {
   return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
 }
