@@ -205,7 +205,7 @@ void registerRunCommand(CLI::App& app, CommandRun& run) {
       "IPFIX, detect amplification floods within a second, and act on them: JSON-lines\n"
       "events, a notify command, a webhook, the attack store, an HTTP API with /metrics,\n"
       "and a mitigation backend. Settings come from --config (docs/configuration.md);\n"
-      "the flags below override the matching keys. Logs go to stderr, one line each.");
+      "its flags override the matching keys. Logs go to stderr, one line each.");
   sub->add_option("-c,--config", opts->config_path, "TOML configuration file");
   sub->add_option("-i,--interface", opts->interfaces,
                   "Capture on this interface (repeatable) [sensor] interfaces");
