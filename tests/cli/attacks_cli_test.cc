@@ -22,11 +22,11 @@ namespace bw {
 namespace {
 
 using nlohmann::json;
+using testing::has;
+using testing::lines;
 using testing::readFile;
 using testing::runBreakwater;
 using testing::TempDir;
-using testing::has;
-using testing::lines;
 
 std::vector<std::uint64_t> idsOf(const json& attacks) {
   std::vector<std::uint64_t> out;

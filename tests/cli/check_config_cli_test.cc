@@ -17,11 +17,11 @@ namespace bw {
 namespace {
 
 using nlohmann::json;
+using testing::has;
+using testing::lines;
 using testing::readFile;
 using testing::runBreakwater;
 using testing::TempDir;
-using testing::has;
-using testing::lines;
 
 std::string write(const TempDir& dir, const std::string& name, const std::string& text) {
   const std::string path = dir.file(name);
