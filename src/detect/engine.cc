@@ -143,6 +143,14 @@ class Engine::Impl {
   }
 
   std::vector<ScannerRecord> scanners() const { return scanners_.scanners(); }
+  const VectorTrafficTable& vectorTraffic() const noexcept { return vector_traffic_; }
+
+  void countVector(Vector v, const PacketSummary& p) noexcept {
+    VectorTraffic& t = vector_traffic_[static_cast<std::size_t>(v)];
+    t.packets += p.packets;
+    t.bytes += p.ip_bytes;
+  }
+
   const EngineStats& stats() const noexcept {
     stats_.scanner_evictions = scanners_.evictions();
     return stats_;
@@ -270,6 +278,7 @@ class Engine::Impl {
       port = e.port;
       fragment = true;
       stats_.fragments_attributed += p.packets;
+      if (v != Vector::GenericUdp) countVector(v, p);
     } else {
       if (!p.hasPorts()) return;
       VectorMatch m = classifyResponse(p);
@@ -292,6 +301,7 @@ class Engine::Impl {
         port = v == Vector::Tftp ? vectorServicePort(Vector::Tftp) : m.service_port;
         evidence = m.evidence;
         ++stats_.reflection_packets;
+        countVector(v, p);
         scanners_.onResponse(p.src, p.dst, port, p.ts_ns);
       }
       if (p.isFragment()) {  // first fragment: name the datagram, collect early fragments
@@ -671,6 +681,7 @@ class Engine::Impl {
   std::int64_t next_sweep_ns_ = std::numeric_limits<std::int64_t>::min();
   std::int64_t last_tracker_sweep_ns_ = std::numeric_limits<std::int64_t>::min() / 2;
   mutable EngineStats stats_;
+  VectorTrafficTable vector_traffic_{};
 };
 
 Engine::Engine(DetectionConfig config, AttackListener* listener)
@@ -678,6 +689,8 @@ Engine::Engine(DetectionConfig config, AttackListener* listener)
 Engine::~Engine() = default;
 void Engine::process(std::span<const PacketSummary> batch) noexcept { impl_->process(batch); }
 void Engine::advanceTime(std::int64_t now_ns) noexcept { impl_->advanceTime(now_ns); }
+const VectorTrafficTable& Engine::vectorTraffic() const noexcept { return impl_->vectorTraffic(); }
+
 std::vector<std::string> Engine::reconfigure(const DetectionConfig& config) {
   return impl_->reconfigure(config);
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "decode/packet.h"
+#include "decode/vector.h"
 #include "detect/attack.h"
 #include "detect/config.h"
 
@@ -52,6 +53,14 @@ struct EngineStats {
   std::uint64_t scanner_evictions = 0;
 };
 
+// Reflected traffic of one named vector (classified responses and the fragments attributed
+// through them), since the engine started.
+struct VectorTraffic {
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+};
+using VectorTrafficTable = std::array<VectorTraffic, static_cast<std::size_t>(Vector::kCount)>;
+
 class Engine {
  public:
   explicit Engine(DetectionConfig config, AttackListener* listener = nullptr);
@@ -77,6 +86,8 @@ class Engine {
   std::vector<AttackRecord> attacks() const;
   std::vector<ScannerRecord> scanners() const;
   const EngineStats& stats() const noexcept;
+  // Indexed by Vector; None and GenericUdp stay zero.
+  const VectorTrafficTable& vectorTraffic() const noexcept;
   const DetectionConfig& config() const noexcept;
 
  private:

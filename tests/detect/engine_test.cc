@@ -156,6 +156,32 @@ TEST(EngineTest, ReconfigureAppliesThresholdsToTrackedDestinationsAndKeepsAttack
   EXPECT_EQ(rec.ended.size(), 1u);
 }
 
+// The per-vector totals the live sensor reports: reflected traffic as the engine classifies it,
+// weighted like everything else; clients' requests and unclassified traffic count nowhere.
+TEST(EngineTest, VectorTrafficCountsClassifiedResponses) {
+  auto payload = memcachedStats();
+  Engine engine(DetectionConfig{});
+  auto memcached = flood(kT0, 2000, 1.0, 20, ip("198.18.0.10"), 11211, 1428, &payload);
+  auto ntp = flood(kT0, 500, 1.0, 5, ip("198.18.0.11"), 123, 468);
+  PacketSummary weighted = udp(kT0 + 1, v4(0x0A0000FF), ip("198.18.0.11"), 123, 40000, 4680);
+  weighted.packets = 10;
+  ntp.push_back(weighted);
+  std::vector<PacketSummary> all = memcached;
+  all.insert(all.end(), ntp.begin(), ntp.end());
+  all.push_back(udp(kT0 + 2, ip("198.18.0.12"), v4(0x0A000001), 40000, 11211, 60));  // request
+  std::stable_sort(all.begin(), all.end(), [](const PacketSummary& a, const PacketSummary& b) {
+    return a.ts_ns < b.ts_ns;
+  });
+  engine.process(all);
+  const VectorTrafficTable& t = engine.vectorTraffic();
+  EXPECT_EQ(t[static_cast<std::size_t>(Vector::Memcached)].packets, 2000u);
+  EXPECT_EQ(t[static_cast<std::size_t>(Vector::Memcached)].bytes, 2000u * 1428);
+  EXPECT_EQ(t[static_cast<std::size_t>(Vector::Ntp)].packets, 510u);
+  EXPECT_EQ(t[static_cast<std::size_t>(Vector::Ntp)].bytes, 500u * 468 + 4680);
+  EXPECT_EQ(t[static_cast<std::size_t>(Vector::None)].packets, 0u);
+  EXPECT_EQ(t[static_cast<std::size_t>(Vector::GenericUdp)].packets, 0u);
+}
+
 TEST(EngineTest, CatchesThousandPpsForOneSecondWithDefaults) {
   auto attacks = run(DetectionConfig{}, flood(kT0, 1000, 1.0, 20, ip("198.18.0.20"), 123, 468));
   ASSERT_EQ(attacks.size(), 1u);
