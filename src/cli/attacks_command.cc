@@ -368,19 +368,6 @@ std::string renderShow(const StoredAttack& a, std::size_t rows) {
   return out;
 }
 
-json seriesToJson(const std::vector<SeriesPoint>& series) {
-  json out = json::array();
-  for (const SeriesPoint& p : series) {
-    out.push_back(json{{"t", p.t},
-                       {"packets", p.packets},
-                       {"bytes", p.bytes},
-                       {"pps", p.pps},
-                       {"bps", p.bps},
-                       {"reflectors", p.reflectors}});
-  }
-  return out;
-}
-
 json withSeries(const StoredAttack& a) {
   json r = a.record;
   r["series"] = seriesToJson(a.series);

@@ -514,6 +514,19 @@ Status AttackStore::upsertSeries(std::uint64_t id, std::span<const SeriesPoint> 
   return {};
 }
 
+nlohmann::json seriesToJson(std::span<const SeriesPoint> series) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SeriesPoint& p : series) {
+    out.push_back(nlohmann::json{{"t", p.t},
+                                 {"packets", p.packets},
+                                 {"bytes", p.bytes},
+                                 {"pps", p.pps},
+                                 {"bps", p.bps},
+                                 {"reflectors", p.reflectors}});
+  }
+  return out;
+}
+
 Result<std::uint64_t> AttackStore::insert(const AttackRecord& attack, double detected_at,
                                           const AsnDatabase* asn) {
   return insertAs(0, attack, detected_at, asn);

@@ -57,6 +57,10 @@ struct SeriesPoint {
   friend bool operator==(const SeriesPoint&, const SeriesPoint&) = default;
 };
 
+// [{"t", "packets", "bytes", "pps", "bps", "reflectors"}, ...]: the series as the API,
+// `attacks show --format json` and `attacks export` write it.
+nlohmann::json seriesToJson(std::span<const SeriesPoint> series);
+
 struct StoredAttack {
   std::uint64_t id = 0;             // global, assigned by the store, never reused
   std::string state;                // "active" or "ended"
