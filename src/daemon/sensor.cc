@@ -19,7 +19,9 @@
 
 #include "daemon/actions.h"
 #include "daemon/api_server.h"
+#include "daemon/batch_queue.h"
 #include "daemon/mitigation_action.h"
+#include "daemon/store_writer.h"
 #include "decode/packet.h"
 #include "decode/vector.h"
 #include "detect/traffic_totals.h"
@@ -28,6 +30,7 @@
 #include "flow/udp_collector.h"
 #include "mitigate/mitigation.h"
 #include "report/asn_db.h"
+#include "report/format.h"
 #include "report/json_report.h"
 #include "sensor/packet_source.h"
 #include "store/attack_store.h"
@@ -63,13 +66,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kBatchMax = 256;
-// Batches waiting for the engine, over every producer. With payload copies a batch is at most
-// about 400 KB; in practice a few KB.
-constexpr std::size_t kQueueBatches = 1024;
-// Payload bytes kept per packet for the engine's evidence checks: protocol headers need a
-// few dozen; memcached responses are kept whole (up to one datagram) for ransom notes.
-constexpr std::size_t kPayloadKeep = 256;
-constexpr std::size_t kPayloadKeepMemcached = 1500;
 // The packet clock trails the wall clock by at most this (ring retire timeout + queueing)
 // before idle time is counted.
 constexpr std::int64_t kRealtimeSlackNs = 300'000'000;
@@ -77,7 +73,6 @@ constexpr std::int64_t kRealtimeSlackNs = 300'000'000;
 constexpr std::int64_t kExportSlackNs = 2'000'000'000;
 constexpr std::size_t kRecentEnded = 256;
 constexpr std::size_t kMaxSeriesInMemory = 3600;
-constexpr std::size_t kStoreQueue = 65536;
 constexpr std::size_t kTopDestinations = 20;
 
 double wallNow() {
@@ -91,99 +86,6 @@ std::int64_t wallNowNs() {
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
-
-// A batch of summaries on its way to the engine, with copies of their payload prefixes.
-struct Batch {
-  int lane = 0;
-  std::int64_t advance_ns = INT64_MIN;  // the producer's clock reached this (flow lane)
-  std::vector<PacketSummary> items;
-  std::vector<std::uint32_t> offsets;  // payload offset in arena, per item
-  std::vector<std::uint8_t> arena;
-
-  void clear() {
-    lane = 0;
-    advance_ns = INT64_MIN;
-    items.clear();
-    offsets.clear();
-    arena.clear();
-  }
-  void add(const PacketSummary& p) {
-    items.push_back(p);
-    std::size_t keep = 0;
-    if (p.payload != nullptr && p.payload_len > 0) {
-      std::size_t limit =
-          p.hasPorts() && p.src_port == 11211 ? kPayloadKeepMemcached : kPayloadKeep;
-      keep = std::min<std::size_t>(p.payload_len, limit);
-    }
-    offsets.push_back(static_cast<std::uint32_t>(arena.size()));
-    if (keep > 0) arena.insert(arena.end(), p.payload, p.payload + keep);
-    items.back().payload = nullptr;
-    items.back().payload_len = static_cast<std::uint16_t>(keep);
-  }
-  // Points the payloads at the arena; the arena must not grow afterwards.
-  void seal() {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (items[i].payload_len > 0) items[i].payload = arena.data() + offsets[i];
-    }
-  }
-};
-
-// Many producers, one consumer, bounded. Producers wait (re-checking `stopping`) when full.
-class BatchQueue {
- public:
-  std::unique_ptr<Batch> acquire() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return std::make_unique<Batch>();
-    std::unique_ptr<Batch> b = std::move(free_.back());
-    free_.pop_back();
-    return b;
-  }
-  void recycle(std::unique_ptr<Batch> b) {
-    b->clear();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < 64) free_.push_back(std::move(b));
-  }
-  // Returns false (and drops the batch) only when `stopping` was set while waiting.
-  bool push(std::unique_ptr<Batch> b, const std::atomic<bool>& stopping) {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (queue_.size() >= kQueueBatches) {
-      ++waits_;
-      not_full_.wait_for(lock, std::chrono::milliseconds(20));
-      if (stopping.load(std::memory_order_relaxed) && queue_.size() >= kQueueBatches) return false;
-    }
-    queue_.push_back(std::move(b));
-    lock.unlock();
-    not_empty_.notify_one();
-    return true;
-  }
-  std::unique_ptr<Batch> pop(std::chrono::milliseconds wait) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (queue_.empty()) not_empty_.wait_for(lock, wait);
-    if (queue_.empty()) return nullptr;
-    std::unique_ptr<Batch> b = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    not_full_.notify_one();
-    return b;
-  }
-  void wake() { not_empty_.notify_all(); }
-  std::size_t depth() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return queue_.size();
-  }
-  std::uint64_t waits() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return waits_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable not_empty_;
-  std::condition_variable not_full_;
-  std::deque<std::unique_ptr<Batch>> queue_;
-  std::vector<std::unique_ptr<Batch>> free_;
-  std::uint64_t waits_ = 0;
-};
 
 struct CaptureWorker {
   std::string interface;
@@ -206,15 +108,6 @@ struct CollectorWorker {
   std::thread thread;
   std::mutex mu;  // guards published
   CollectorStats published;
-};
-
-struct StoreOp {
-  bool insert = false;
-  std::uint64_t id = 0;
-  AttackRecord record;
-  double detected_at = 0;
-  bool ended = false;
-  std::vector<SeriesPoint> series;
 };
 
 // What the API shows of one attack; kept for active attacks and the most recent ended ones.
@@ -250,14 +143,9 @@ void addStats(EngineStats& into, const EngineStats& s) {
   into.scanner_evictions += s.scanner_evictions;
 }
 
+// "18.2 kpps, 210.3 Mbit/s", as the reports write rates.
 std::string rateText(double pps, double bps) {
-  auto scaled = [](double v, const char* unit) {
-    if (v >= 1e9) return fmt::format("{:.2f} G{}", v / 1e9, unit);
-    if (v >= 1e6) return fmt::format("{:.2f} M{}", v / 1e6, unit);
-    if (v >= 1e3) return fmt::format("{:.1f} k{}", v / 1e3, unit);
-    return fmt::format("{:.0f} {}", v, unit);
-  };
-  return scaled(pps, "pps") + ", " + scaled(bps, "bit/s");
+  return report::formatPacketRate(pps) + ", " + report::formatBitRate(bps);
 }
 
 }  // namespace
@@ -268,6 +156,7 @@ struct Sensor::Impl {
 
   std::unique_ptr<AsnDatabase> asn;
   std::unique_ptr<AttackStore> store;
+  std::unique_ptr<StoreWriter> store_writer;  // when the store is enabled
   std::vector<std::unique_ptr<CaptureWorker>> captures;
   std::vector<std::unique_ptr<CollectorWorker>> collectors;
   std::unique_ptr<ApiServer> api;
@@ -278,11 +167,9 @@ struct Sensor::Impl {
   BatchQueue queue;
   std::atomic<bool> stopping{false};     // producers stop
   std::atomic<bool> engine_stop{false};  // the engine drains and ends attacks
-  std::atomic<bool> store_stop{false};
   bool started = false;
   bool stopped = false;
   std::thread engine_thread;
-  std::thread store_thread;
 
   // Engine thread state.
   struct Lane;
@@ -292,8 +179,7 @@ struct Sensor::Impl {
   std::uint64_t total_packets = 0, total_bytes = 0;
   std::int64_t event_time_ns = 0;  // newest packet time seen, any lane
   std::uint64_t second_packets = 0, second_bytes = 0;
-  std::array<std::uint64_t, static_cast<std::size_t>(Vector::kCount)> vector_packets{},
-      vector_bytes{}, vector_second_packets{}, vector_second_bytes{};
+  VectorTrafficTable vectors_at_last_second{};  // every lane's, summed
   std::unique_ptr<TrafficTotals> second_totals = std::make_unique<TrafficTotals>(1u << 16);
   double second_started = 0;
   std::uint64_t attacks_started = 0, attacks_ended = 0;
@@ -309,15 +195,6 @@ struct Sensor::Impl {
   std::mutex view_mu;
   std::map<std::uint64_t, AttackView> views;  // active and recent ended
   std::deque<std::uint64_t> ended_order;
-
-  // Store writer.
-  std::mutex store_mu;
-  std::condition_variable store_cv;
-  std::deque<StoreOp> store_ops;
-  std::atomic<std::uint64_t> store_errors{0};
-  std::string store_fault;  // guarded by store_mu
-  double store_fault_logged = 0;
-  std::uint64_t store_errors_unlogged = 0;
 
   double started_at = wallNow();
 
@@ -395,18 +272,8 @@ struct Sensor::Impl {
     }
   }
 
-  void queueStore(StoreOp op) {
-    if (!store) return;
-    {
-      std::lock_guard<std::mutex> lock(store_mu);
-      if (store_ops.size() >= kStoreQueue) {
-        store_errors.fetch_add(1, std::memory_order_relaxed);
-        store_fault = "the store cannot keep up: writes are being dropped";
-        return;
-      }
-      store_ops.push_back(std::move(op));
-    }
-    store_cv.notify_one();
+  void queueStore(StoreWrite w) {
+    if (store_writer) store_writer->post(std::move(w));
   }
 
   // Adds the series point covering [last point, now] of the attack's event time.
@@ -456,7 +323,7 @@ struct Sensor::Impl {
             rateText(r.peak_pps, r.peak_bps), r.reflectors, latency_s,
             lanes[static_cast<std::size_t>(lane)]->name));
     post(EventKind::Started, a, false);
-    StoreOp op;
+    StoreWrite op;
     op.insert = true;
     op.id = a.id;
     op.record = r;
@@ -478,7 +345,7 @@ struct Sensor::Impl {
     if (now - a.last_event_wall < options.config.sensor.update_interval_s) return;
     a.last_event_wall = now;
     post(EventKind::Updated, a, false);
-    StoreOp op;
+    StoreWrite op;
     op.id = a.id;
     op.record = r;
     op.series = a.unsent;
@@ -505,7 +372,7 @@ struct Sensor::Impl {
                     static_cast<double>(r.end_ns - r.start_ns) / 1e9, r.packets, r.bytes,
                     rateText(r.peak_pps, r.peak_bps), r.reflectors));
     post(EventKind::Ended, a, true);
-    StoreOp op;
+    StoreWrite op;
     op.id = a.id;
     op.record = r;
     op.ended = true;
@@ -522,14 +389,6 @@ struct Sensor::Impl {
       second_packets += p.packets;
       second_bytes += p.ip_bytes;
       second_totals->add(p.dst, p.packets, p.ip_bytes);
-      if (p.ip_proto != ipproto::kUdp) continue;
-      const VectorMatch m = classifyResponse(p);
-      if (m.vector == Vector::None || m.vector == Vector::GenericUdp) continue;
-      const auto v = static_cast<std::size_t>(m.vector);
-      vector_packets[v] += p.packets;
-      vector_bytes[v] += p.ip_bytes;
-      vector_second_packets[v] += p.packets;
-      vector_second_bytes[v] += p.ip_bytes;
     }
   }
 
@@ -538,17 +397,27 @@ struct Sensor::Impl {
     const double dt = std::max(1e-3, now - second_started);
     s.pps = static_cast<double>(second_packets) / dt;
     s.bps = static_cast<double>(second_bytes) * 8 / dt;
+    // The engines count each vector's reflected traffic as they classify it.
+    VectorTrafficTable now_totals{};
+    for (const auto& lane : lanes) {
+      const VectorTrafficTable& t = lane->engine->vectorTraffic();
+      for (std::size_t v = 0; v < t.size(); ++v) {
+        now_totals[v].packets += t[v].packets;
+        now_totals[v].bytes += t[v].bytes;
+      }
+    }
     s.vectors.clear();
-    for (std::size_t v = 1; v < vector_packets.size(); ++v) {
-      if (vector_packets[v] == 0) continue;
+    for (std::size_t v = 0; v < now_totals.size(); ++v) {
+      if (now_totals[v].packets == 0) continue;
       VectorSnapshot vs;
       vs.vector = vectorName(static_cast<Vector>(v));
-      vs.packets = vector_packets[v];
-      vs.bytes = vector_bytes[v];
-      vs.pps = static_cast<double>(vector_second_packets[v]) / dt;
-      vs.bps = static_cast<double>(vector_second_bytes[v]) * 8 / dt;
+      vs.packets = now_totals[v].packets;
+      vs.bytes = now_totals[v].bytes;
+      vs.pps = static_cast<double>(vs.packets - vectors_at_last_second[v].packets) / dt;
+      vs.bps = static_cast<double>(vs.bytes - vectors_at_last_second[v].bytes) * 8 / dt;
       s.vectors.push_back(std::move(vs));
     }
+    vectors_at_last_second = now_totals;
     std::sort(s.vectors.begin(), s.vectors.end(),
               [](const VectorSnapshot& a, const VectorSnapshot& b) { return a.bytes > b.bytes; });
     s.top_destinations.clear();
@@ -559,8 +428,6 @@ struct Sensor::Impl {
     }
     second_totals = std::make_unique<TrafficTotals>(1u << 16);
     second_packets = second_bytes = 0;
-    vector_second_packets.fill(0);
-    vector_second_bytes.fill(0);
     second_started = now;
   }
 
@@ -726,71 +593,6 @@ struct Sensor::Impl {
     publishStats();
   }
 
-  // ---- store writer ----------------------------------------------------------------------
-
-  void storeFailed(const std::string& message) {
-    store_errors.fetch_add(1, std::memory_order_relaxed);
-    const double now = wallNow();
-    bool log_now = false;
-    std::uint64_t since = 0;
-    {
-      std::lock_guard<std::mutex> lock(store_mu);
-      store_fault = message;
-      ++store_errors_unlogged;
-      if (now - store_fault_logged >= 60) {
-        log_now = true;
-        since = store_errors_unlogged;
-        store_errors_unlogged = 0;
-        store_fault_logged = now;
-      }
-    }
-    if (log_now) {
-      log(LogLevel::Error, message + (since > 1 ? fmt::format(" ({} writes failed)", since) : "") +
-                               "; detection and events go on");
-    }
-  }
-
-  void storeLoop() {
-    std::vector<std::uint64_t> missing;  // ids whose insert failed: retried on the next update
-    for (;;) {
-      StoreOp op;
-      {
-        std::unique_lock<std::mutex> lock(store_mu);
-        store_cv.wait_for(lock, std::chrono::milliseconds(200),
-                          [&] { return !store_ops.empty() || store_stop.load(); });
-        if (store_ops.empty()) {
-          if (store_stop.load()) return;
-          continue;
-        }
-        op = std::move(store_ops.front());
-        store_ops.pop_front();
-      }
-      Status st;
-      auto it = std::find(missing.begin(), missing.end(), op.id);
-      if (op.insert || it != missing.end()) {
-        st = store->insert(op.id, op.record, op.detected_at != 0 ? op.detected_at : wallNow(),
-                           asn.get());
-        if (st && !op.insert) st = store->update(op.id, op.record, op.ended, op.series, asn.get());
-        if (st && op.insert && !op.series.empty()) st = store->appendSeries(op.id, op.series);
-        if (st && it != missing.end()) missing.erase(it);
-        if (!st && op.insert && missing.size() < 100000) missing.push_back(op.id);
-      } else {
-        st = store->update(op.id, op.record, op.ended, op.series, asn.get());
-      }
-      if (!st) {
-        storeFailed(st.message());
-      } else {
-        std::lock_guard<std::mutex> lock(store_mu);
-        if (!store_fault.empty()) {
-          store_fault.clear();
-          store_errors_unlogged = 0;
-          store_fault_logged = 0;
-          log(LogLevel::Info, "store: writing again to " + store->path());
-        }
-      }
-    }
-  }
-
   // ---- set-up ------------------------------------------------------------------------------
 
   Result<std::unique_ptr<EventDispatcher>> buildActions(const LoadedConfig& c) {
@@ -846,6 +648,8 @@ struct Sensor::Impl {
     Result<std::unique_ptr<AttackStore>> st = AttackStore::open(s.path, so);
     if (!st) return Error{st.error().message};
     store = std::move(*st);
+    store_writer = std::make_unique<StoreWriter>(
+        *store, asn.get(), [this](LogLevel level, const std::string& line) { log(level, line); });
     Result<std::uint64_t> closed = store->markAllActiveEnded(wallNow());
     if (!closed) return Error{closed.error().message};
     if (*closed > 0) {
@@ -1030,7 +834,7 @@ void Sensor::start() {
   m.started = true;
   m.actions->start();
   if (m.mitigation) m.mitigation->start();
-  if (m.store) m.store_thread = std::thread([&m] { m.storeLoop(); });
+  if (m.store_writer) m.store_writer->start();
   m.engine_thread = std::thread([&m] { m.engineLoop(); });
   for (auto& w : m.captures) {
     CaptureWorker* p = w.get();
@@ -1064,9 +868,7 @@ void Sensor::stop() {
       if (m.actions) m.actions->stop(true);
     }
     if (m.mitigation) m.mitigation->stop(true);
-    m.store_stop = true;
-    m.store_cv.notify_all();
-    if (m.store_thread.joinable()) m.store_thread.join();
+    if (m.store_writer) m.store_writer->stop();
   }
   if (m.api) m.api->stop();
 }
@@ -1183,10 +985,9 @@ SensorSnapshot Sensor::snapshot() {
   }
   s.store_enabled = m.store != nullptr;
   if (m.store) s.store_path = m.store->path();
-  s.store_errors = m.store_errors.load();
-  {
-    std::lock_guard<std::mutex> lock(m.store_mu);
-    s.store_fault = m.store_fault;
+  if (m.store_writer) {
+    s.store_errors = m.store_writer->errors();
+    s.store_fault = m.store_writer->fault();
   }
   return s;
 }
@@ -1226,24 +1027,12 @@ nlohmann::json Sensor::attacks(std::size_t limit) {
 
 std::optional<nlohmann::json> Sensor::attack(std::uint64_t id) {
   Impl& m = *impl_;
-  auto seriesJson = [](const std::vector<SeriesPoint>& series) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const SeriesPoint& p : series) {
-      arr.push_back({{"t", p.t},
-                     {"packets", p.packets},
-                     {"bytes", p.bytes},
-                     {"pps", p.pps},
-                     {"bps", p.bps},
-                     {"reflectors", p.reflectors}});
-    }
-    return arr;
-  };
   {
     std::lock_guard<std::mutex> lock(m.view_mu);
     auto it = m.views.find(id);
     if (it != m.views.end()) {
       nlohmann::json j = it->second.record;
-      j["series"] = seriesJson(it->second.series);
+      j["series"] = seriesToJson(it->second.series);
       return j;
     }
   }
@@ -1251,7 +1040,7 @@ std::optional<nlohmann::json> Sensor::attack(std::uint64_t id) {
   Result<std::optional<StoredAttack>> got = m.store->get(id, true);
   if (!got || !*got) return std::nullopt;
   nlohmann::json j = (*got)->record;
-  j["series"] = seriesJson((*got)->series);
+  j["series"] = seriesToJson((*got)->series);
   return j;
 }
 

@@ -245,6 +245,11 @@ TEST(RunLive, ReplayedMemcachedFloodIsDeclaredWithinASecondStoredAndServed) {
   EXPECT_EQ(status["sources"][0]["drops"].get<std::uint64_t>(), 0u);
   EXPECT_GE(status["sources"][0]["packets"].get<std::uint64_t>(),
             expected["packets"].get<std::uint64_t>());
+  // Per-vector traffic as the engine classified it: the whole flood, as memcached.
+  ASSERT_EQ(status["vectors"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["vectors"][0]["vector"], "memcached");
+  EXPECT_EQ(status["vectors"][0]["packets"].get<std::uint64_t>(),
+            expected["packets"].get<std::uint64_t>());
   const std::string metrics = httpGet(ns, "/metrics");
   EXPECT_NE(metrics.find("breakwater_attacks_started_total 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("breakwater_detection_latency_seconds_count 1"), std::string::npos);
