@@ -1,15 +1,24 @@
 // SourceTracker: who sends an attack (or a candidate) its traffic.
 //
-// Exact while it can be: an open-addressing map IpAddress -> {packets, bytes}, grown by
-// doubling up to `exact_limit` sources and within a byte budget shared by all trackers
-// (ExactBudget). Past either bound it switches for good to a HyperLogLog (p = 16, 0.4 %
-// standard error) for the distinct count and a Space-Saving summary of the heaviest sources
-// by bytes (Metwally et al. 2005), seeded with the exact map's heaviest entries. So memory per
-// tracker is bounded and the total across trackers is bounded by the budget, whatever the
-// number of spoofed sources.
+// Exact while it can be: two open-addressing tables (linear probing, power-of-two sizes, load
+// <= 1/2) of source -> {packets, bytes}, one of 16-byte entries for IPv4 sources and one of
+// 32-byte entries for IPv6 sources (created on the first IPv6 source), so the tables of a few
+// thousand reflectors stay within L2. Both grow by doubling while the number of distinct
+// sources stays within `exact_limit` and their bytes within a budget shared by all trackers
+// (ExactBudget, charged exactly what the tables hold). Past either bound the tracker switches
+// for good to a HyperLogLog (p = 16, 0.4 % standard error) for the distinct count and a
+// Space-Saving summary of the 64 heaviest sources by bytes (Metwally et al. 2005), seeded with
+// the exact tables' heaviest entries. The summary finds a known source through a 256-slot
+// index and its lightest entry through a min-heap, so a spoofed flood costs O(log 64) per
+// packet. Memory per tracker is bounded, and the total of the exact tables across trackers is
+// bounded by the budget, whatever the number of spoofed sources.
+//
+// Exact packet counts saturate at 2^32 - 1 per source; a new source added with 0 packets is
+// recorded with 1 (0 marks an empty slot).
 // Not thread-safe.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,16 +29,20 @@
 
 namespace bw {
 
-// Bytes of exact source maps all trackers may hold together.
+// Bytes of exact source tables all trackers may hold together.
 class ExactBudget {
  public:
   explicit ExactBudget(std::size_t bytes) : limit_(bytes) {}
   bool take(std::size_t n) noexcept {
-    if (used_ + n > limit_) return false;
+    if (n > limit_ - used_) return false;
     used_ += n;
     return true;
   }
-  void give(std::size_t n) noexcept { used_ -= n; }
+  // REQUIRES: `n` bytes were taken and not yet given back.
+  void give(std::size_t n) noexcept {
+    assert(n <= used_);
+    used_ -= n;
+  }
   std::size_t used() const noexcept { return used_; }
 
  private:
@@ -47,7 +60,17 @@ class SourceTracker {
   SourceTracker& operator=(const SourceTracker&) = delete;
 
   // `packets` packets of `bytes` IP bytes in all (more than one for sampled or flow data).
-  void add(const IpAddress& src, std::uint32_t packets, std::uint64_t bytes) noexcept;
+  void add(const IpAddress& src, std::uint32_t packets, std::uint64_t bytes) noexcept {
+    add(src, src.hash(), packets, bytes);
+  }
+  // The same, for a caller that already has the source's hash.
+  // REQUIRES: hash == src.hash().
+  inline void add(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
+                  std::uint64_t bytes) noexcept;
+  // Starts loading the cache line add(src, hash, ...) will probe first, so a caller can
+  // overlap the misses of several packets. Does nothing in sketch mode (the summary is small
+  // and stays cached). REQUIRES: hash == src.hash().
+  inline void prefetch(const IpAddress& src, std::uint64_t hash) const noexcept;
 
   std::uint64_t distinct() const noexcept;
   bool estimated() const noexcept { return sketch_ != nullptr; }
@@ -55,28 +78,85 @@ class SourceTracker {
   std::vector<ReflectorStat> top(std::size_t n) const;
 
  private:
-  struct Entry {
-    IpAddress ip;
-    std::uint64_t packets;  // 0 marks an empty slot
+  struct alignas(16) Entry4 {
+    std::uint32_t addr;     // host byte order
+    std::uint32_t packets;  // 0 marks an empty slot
     std::uint64_t bytes;
   };
-  struct Sketch {
-    HyperLogLog hll{16};
-    Entry top[kTopCapacity];
-    std::uint64_t hashes[kTopCapacity];
-    std::size_t used = 0;
+  struct alignas(32) Entry6 {
+    IpAddress ip;
+    std::uint32_t packets;  // 0 marks an empty slot
+    std::uint64_t bytes;
   };
+  static_assert(sizeof(Entry4) == 16 && sizeof(Entry6) == 32);  // 4 and 2 to a cache line
+  static std::uint32_t keyOf(const Entry4& e) noexcept { return e.addr; }
+  static const IpAddress& keyOf(const Entry6& e) noexcept { return e.ip; }
+  static std::uint64_t hashOf(const Entry4& e) noexcept { return IpAddress::fromV4(e.addr).hash(); }
+  static std::uint64_t hashOf(const Entry6& e) noexcept { return e.ip.hash(); }
 
-  bool grow() noexcept;
+  template <typename Entry>
+  struct Table {
+    explicit Table(std::size_t initial_slots) : initial(initial_slots) {}
+    const std::size_t initial;  // slots of the first table
+    std::vector<Entry> slots;   // power-of-two size, or empty (none yet, or sketch mode)
+    std::size_t mask = 0;       // slots.size() - 1
+    std::size_t count = 0;      // full slots
+    std::size_t bytes() const noexcept { return slots.size() * sizeof(Entry); }
+  };
+  struct Sketch;
+
+  static std::uint32_t saturatingAdd(std::uint32_t a, std::uint32_t b) noexcept {
+    std::uint32_t sum;
+    return __builtin_add_overflow(a, b, &sum) ? UINT32_MAX : sum;
+  }
+
+  void addSlow(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
+               std::uint64_t bytes) noexcept;
+  template <typename Entry, typename Key>
+  bool addExact(Table<Entry>& table, const Key& key, std::uint64_t hash, std::uint32_t packets,
+                std::uint64_t bytes) noexcept;
+  template <typename Entry>
+  bool grow(Table<Entry>& table) noexcept;
+  template <typename Entry>
+  void release(Table<Entry>& table) noexcept;
   void switchToSketch() noexcept;
   void sketchAdd(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                  std::uint64_t bytes) noexcept;
 
+  Table<Entry4> v4_{64};  // 1 KiB; empty exactly in sketch mode
+  Table<Entry6> v6_{16};  // 512 bytes, from the first IPv6 source: most have none
   ExactBudget* budget_;
   std::size_t exact_limit_;
-  std::vector<Entry> table_;  // power-of-two size; load factor <= 1/2
-  std::size_t count_ = 0;
   std::unique_ptr<Sketch> sketch_;
 };
+
+// The common case stays inline: a known IPv4 source in exact mode, one probe as a rule.
+void SourceTracker::add(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
+                        std::uint64_t bytes) noexcept {
+  assert(hash == src.hash());
+  if (!v4_.slots.empty() && src.isV4()) {
+    const std::uint32_t addr = src.v4();
+    Entry4* slots = v4_.slots.data();
+    for (std::size_t i = hash & v4_.mask;; i = (i + 1) & v4_.mask) {
+      Entry4& e = slots[i];
+      if (e.packets == 0) break;
+      if (e.addr == addr) {
+        e.packets = saturatingAdd(e.packets, packets);
+        e.bytes += bytes;
+        return;
+      }
+    }
+  }
+  addSlow(src, hash, packets, bytes);
+}
+
+void SourceTracker::prefetch(const IpAddress& src, std::uint64_t hash) const noexcept {
+  if (v4_.slots.empty()) return;
+  if (src.isV4()) {
+    __builtin_prefetch(&v4_.slots[hash & v4_.mask]);
+  } else if (!v6_.slots.empty()) {
+    __builtin_prefetch(&v6_.slots[hash & v6_.mask]);
+  }
+}
 
 }  // namespace bw
