@@ -3,21 +3,9 @@
 #include <algorithm>
 #include <bit>
 
-#include "core/hyperloglog.h"
-
 namespace bw {
 namespace {
-constexpr std::size_t kTripleSlots = 1u << 18;  // per generation: 2 MiB, 128 Ki triples
-constexpr std::size_t kFilterBits = 1u << 20;
 constexpr std::size_t kMaxFinished = 10000;
-
-std::uint64_t sourceKey(const IpAddress& src, std::uint16_t port) noexcept {
-  return mix64(src.hash() ^ (std::uint64_t{port} << 48));
-}
-std::uint64_t tripleKey(const IpAddress& src, std::uint16_t port, const IpAddress& dst) noexcept {
-  std::uint64_t k = mix64(sourceKey(src, port) ^ dst.hash());
-  return (k & ~(1ULL << 63)) | 1;
-}
 }  // namespace
 
 ScannerTracker::ScannerTracker(const DetectionConfig& config)
@@ -26,38 +14,61 @@ ScannerTracker::ScannerTracker(const DetectionConfig& config)
       mask_(static_cast<std::uint32_t>(entries_.size() - 1)),
       young_(kTripleSlots, 0),
       old_(kTripleSlots, 0),
-      filter_(kFilterBits / 64, 0) {}
+      filter_(2 * kFilterWords, 0),
+      source_filter_(kSourceFilterBits / 64, 0) {}
 
-std::uint64_t* ScannerTracker::tripleFind(std::uint64_t fp, bool insert, bool* inserted) noexcept {
-  *inserted = false;
-  const std::size_t mask = kTripleSlots - 1;
-  auto probe = [&](std::vector<std::uint64_t>& gen, bool claim) -> std::uint64_t* {
-    for (std::size_t i = fp & mask;; i = (i + 1) & mask) {
-      std::uint64_t& w = gen[i];
-      if (w == 0) return claim ? &w : nullptr;
-      if ((w & ~kAnswered) == fp) return &w;
-    }
-  };
-  if (std::uint64_t* w = probe(young_, false)) return w;
-  std::uint64_t* in_old = probe(old_, false);
-  if (!insert) return in_old;
-  if (young_count_ * 2 >= kTripleSlots) {  // young generation half full: age it
-    young_.swap(old_);
-    std::fill(young_.begin(), young_.end(), 0);
-    young_count_ = 0;
-    in_old = probe(old_, false);
+// Linear probing from the home slot; a generation is at most half full, so an empty slot ends
+// every probe.
+const std::uint64_t* ScannerTracker::probe(const std::vector<std::uint64_t>& gen,
+                                           std::uint64_t fp) noexcept {
+  for (std::size_t i = home(fp);; i = (i + 1) & (kTripleSlots - 1)) {
+    const std::uint64_t& w = gen[i];
+    if (w == 0) return nullptr;
+    if ((w & ~kAnswered) == fp) return &w;
   }
-  std::uint64_t* w = probe(young_, true);
-  *w = in_old ? *in_old : fp;
-  ++young_count_;
-  *inserted = in_old == nullptr;
-  return w;
 }
 
-ScannerTracker::Entry* ScannerTracker::find(const IpAddress& src, std::uint16_t port) noexcept {
-  std::uint64_t h = sourceKey(src, port);
-  if (!(filter_[(h >> 6) & (filter_.size() - 1)] & (1ULL << (h & 63)))) return nullptr;
-  std::uint32_t i = static_cast<std::uint32_t>(h >> 20) & mask_;
+const std::uint64_t* ScannerTracker::findTriple(std::uint64_t fp) const noexcept {
+  const std::uint64_t* pair = &filter_[filterPair(fp)];
+  const std::uint64_t bits = filterBits(fp);
+  if ((pair[young_word_] & bits) == bits) {
+    if (const std::uint64_t* w = probe(young_, fp)) return w;
+  }
+  if ((pair[young_word_ ^ 1] & bits) == bits) return probe(old_, fp);
+  return nullptr;
+}
+
+// The young generation is half full: it becomes the old one, and the old one is forgotten.
+void ScannerTracker::age() noexcept {
+  young_.swap(old_);
+  std::fill(young_.begin(), young_.end(), 0);
+  young_count_ = 0;
+  young_word_ ^= 1;
+  for (std::size_t i = young_word_; i < filter_.size(); i += 2) filter_[i] = 0;
+}
+
+bool ScannerTracker::insertTriple(std::uint64_t fp) noexcept {
+  std::uint64_t* pair = &filter_[filterPair(fp)];
+  const std::uint64_t bits = filterBits(fp);
+  if ((pair[young_word_] & bits) == bits && probe(young_, fp)) return false;
+  const std::uint64_t* in_old = nullptr;
+  if ((pair[young_word_ ^ 1] & bits) == bits) in_old = probe(old_, fp);
+  if (young_count_ >= kTriplesPerGeneration) {
+    age();
+    in_old = nullptr;  // the old generation is now the former young one, which lacks `fp`
+  }
+  std::size_t i = home(fp);
+  while (young_[i] != 0) i = (i + 1) & (kTripleSlots - 1);
+  young_[i] = in_old ? *in_old : fp;  // keeps kAnswered across generations
+  ++young_count_;
+  pair[young_word_] |= bits;
+  return in_old == nullptr;
+}
+
+ScannerTracker::Entry* ScannerTracker::find(const IpAddress& src, std::uint16_t port,
+                                            std::uint64_t source_key) noexcept {
+  if (!sourceMaybe(source_key)) return nullptr;
+  std::uint32_t i = static_cast<std::uint32_t>(source_key >> 20) & mask_;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
     Entry& e = entries_[i];
     if (e.used && e.port == port && e.src == src) return &e;
@@ -66,9 +77,9 @@ ScannerTracker::Entry* ScannerTracker::find(const IpAddress& src, std::uint16_t 
 }
 
 ScannerTracker::Entry* ScannerTracker::findOrCreate(const IpAddress& src, std::uint16_t port,
+                                                    std::uint64_t source_key,
                                                     std::int64_t ts_ns) noexcept {
-  std::uint64_t h = sourceKey(src, port);
-  std::uint32_t i = static_cast<std::uint32_t>(h >> 20) & mask_;
+  std::uint32_t i = static_cast<std::uint32_t>(source_key >> 20) & mask_;
   Entry* victim = nullptr;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
     Entry& e = entries_[i];
@@ -88,7 +99,7 @@ ScannerTracker::Entry* ScannerTracker::findOrCreate(const IpAddress& src, std::u
   victim->src = src;
   victim->port = port;
   victim->start_ns = ts_ns;
-  filter_[(h >> 6) & (filter_.size() - 1)] |= 1ULL << (h & 63);
+  source_filter_[sourceWord(source_key)] |= 1ULL << (source_key & 63);
   return victim;
 }
 
@@ -104,9 +115,12 @@ void ScannerTracker::retire(const Entry& e) {
                                     e.start_ns, e.end_ns});
 }
 
-void ScannerTracker::onRequest(const IpAddress& src, const IpAddress& dst, std::uint16_t port,
-                               Vector v, std::int64_t ts_ns) noexcept {
-  Entry* e = findOrCreate(src, port, ts_ns);
+void ScannerTracker::onRequest(const IpAddress& src, std::uint64_t src_hash, const IpAddress& dst,
+                               std::uint64_t dst_hash, std::uint16_t port, Vector v,
+                               std::int64_t ts_ns) noexcept {
+  assert(src_hash == src.hash() && dst_hash == dst.hash());
+  const std::uint64_t sk = sourceKey(src_hash, port);
+  Entry* e = findOrCreate(src, port, sk, ts_ns);
   if (e->packets != 0 && ts_ns - e->end_ns > config_.scanner_window_ns) {
     retire(*e);  // a new episode for this source
     Entry fresh;
@@ -119,27 +133,25 @@ void ScannerTracker::onRequest(const IpAddress& src, const IpAddress& dst, std::
   e->vector = v;
   ++e->packets;
   e->end_ns = std::max(e->end_ns, ts_ns);
-  bool inserted = false;
-  tripleFind(tripleKey(src, port, dst), true, &inserted);
-  if (inserted) ++e->targets;
+  if (insertTriple(fingerprint(sk, dst_hash))) ++e->targets;
 }
 
-void ScannerTracker::onResponse(const IpAddress& responder, const IpAddress& dst,
-                                std::uint16_t port, std::int64_t ts_ns) noexcept {
-  Entry* e = find(dst, port);
+// The triple decides before the entry: most responses were not asked for (the filters say so
+// from L1/L2), and an asked one is credited once, so the entry table is read only for a first
+// answer.
+void ScannerTracker::onResponse(const IpAddress& dst, const ResponseKey& key,
+                                std::int64_t ts_ns) noexcept {
+  if (!sourceMaybe(key.source_key_)) return;  // `dst` sent no request to this port
+  auto* w = const_cast<std::uint64_t*>(findTriple(key.fp_));
+  if (!w || (*w & kAnswered)) return;
+  Entry* e = find(dst, key.port_, key.source_key_);
   if (!e) return;
-  bool inserted = false;
-  std::uint64_t* w = tripleFind(tripleKey(dst, port, responder), false, &inserted);
-  if (w && !(*w & kAnswered)) {
-    *w |= kAnswered;
-    ++e->responders;
-  }
+  *w |= kAnswered;
+  ++e->responders;
 }
 
-bool ScannerTracker::asked(const IpAddress& requester, std::uint16_t port,
-                           const IpAddress& server) noexcept {
-  bool inserted = false;
-  return tripleFind(tripleKey(requester, port, server), false, &inserted) != nullptr;
+bool ScannerTracker::asked(const ResponseKey& key) const noexcept {
+  return findTriple(key.fp_) != nullptr;
 }
 
 std::vector<ScannerRecord> ScannerTracker::scanners() const {
@@ -155,6 +167,13 @@ std::vector<ScannerRecord> ScannerTracker::scanners() const {
     return a.source < b.source;
   });
   return out;
+}
+
+std::size_t ScannerTracker::memoryBytes() const noexcept {
+  return entries_.capacity() * sizeof(Entry) +
+         (young_.capacity() + old_.capacity() + filter_.capacity() + source_filter_.capacity()) *
+             sizeof(std::uint64_t) +
+         finished_.capacity() * sizeof(ScannerRecord);
 }
 
 }  // namespace bw

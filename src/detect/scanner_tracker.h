@@ -6,12 +6,26 @@
 // generation fills, the old one is dropped: memory is fixed and recent triples stay exact).
 // Per (source, port) a bounded table counts targets and how many answered from the probed
 // port; a busy client (a resolver querying many servers) is answered, a sweep mostly is not.
+//
+// Speed: the triple set (4 MiB) does not fit in L2, and most responses ask it about triples it
+// does not hold. Each generation therefore has a blocked Bloom filter (128 KiB: three bits in
+// one 64-bit word per triple, cleared with its generation); a triple's words in the two
+// generations share a cache line, so "not asked" costs one L2 hit. The set stays the truth:
+// the filter answers only "maybe" or "certainly not". Per packet the caller computes a
+// ResponseKey once (from address hashes it has anyway), prefetches with it a few packets ahead
+// and hands it to onResponse() and asked().
+//
+// Memory is fixed at construction: 4 MiB of triples, 384 KiB of filters and 64 bytes per
+// max_scanner_sources entry (rounded up to a power of two), plus at most 10,000 finished records.
 // Not thread-safe.
 #pragma once
 
+#include <cassert>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "core/hyperloglog.h"
 #include "core/ip_address.h"
 #include "decode/vector.h"
 #include "detect/attack.h"
@@ -21,21 +35,81 @@ namespace bw {
 
 class ScannerTracker {
  public:
+  // Distinct requests a generation takes before it ages: asked() remembers the last
+  // kTriplesPerGeneration to 2 * kTriplesPerGeneration of them.
+  static constexpr std::size_t kTriplesPerGeneration = 1u << 17;
+
+  // A response from `responder`:port to `dst`, hashed once: the (dst, port) requester and the
+  // (dst, port, responder) request the response may answer.
+  class ResponseKey {
+   private:
+    friend class ScannerTracker;
+    std::uint64_t source_key_ = 0;
+    std::uint64_t fp_ = 0;
+    std::uint16_t port_ = 0;
+  };
+  // REQUIRES (here and below): each `*_hash` is IpAddress::hash() of the address it names.
+  static ResponseKey responseKey(std::uint64_t responder_hash, std::uint64_t dst_hash,
+                                 std::uint16_t port) noexcept {
+    ResponseKey k;
+    k.source_key_ = sourceKey(dst_hash, port);
+    k.fp_ = fingerprint(k.source_key_, responder_hash);
+    k.port_ = port;
+    return k;
+  }
+
   explicit ScannerTracker(const DetectionConfig& config);
 
   void onRequest(const IpAddress& src, const IpAddress& dst, std::uint16_t port, Vector v,
-                 std::int64_t ts_ns) noexcept;
-  // A response from `responder`:port to `dst`; credits an answer if `dst` probed it.
-  void onResponse(const IpAddress& responder, const IpAddress& dst, std::uint16_t port,
-                  std::int64_t ts_ns) noexcept;
+                 std::int64_t ts_ns) noexcept {
+    onRequest(src, src.hash(), dst, dst.hash(), port, v, ts_ns);
+  }
+  void onRequest(const IpAddress& src, std::uint64_t src_hash, const IpAddress& dst,
+                 std::uint64_t dst_hash, std::uint16_t port, Vector v, std::int64_t ts_ns) noexcept;
 
-  // True when `requester` recently sent a request to `server`:port (the triple set holds the
-  // last ~half million distinct requests; answers come within seconds).
-  bool asked(const IpAddress& requester, std::uint16_t port, const IpAddress& server) noexcept;
+  // A response from `responder`:port to `dst`; credits an answer if `dst` probed it.
+  // REQUIRES: `key` is responseKey() of this response (so `dst` is its destination).
+  void onResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept;
+  void onResponse(const IpAddress& responder, std::uint64_t responder_hash, const IpAddress& dst,
+                  std::uint64_t dst_hash, std::uint16_t port, std::int64_t ts_ns) noexcept {
+    assert(responder_hash == responder.hash() && dst_hash == dst.hash());
+    onResponse(dst, responseKey(responder_hash, dst_hash, port), ts_ns);
+  }
+  void onResponse(const IpAddress& responder, const IpAddress& dst, std::uint16_t port,
+                  std::int64_t ts_ns) noexcept {
+    onResponse(dst, responseKey(responder.hash(), dst.hash(), port), ts_ns);
+  }
+
+  // True when the response's destination recently sent a request to its source on that port
+  // (one of the last kTriplesPerGeneration or more distinct requests; answers come within
+  // seconds). The address forms name the request: `requester` asked `server`:port.
+  bool asked(const ResponseKey& key) const noexcept;
+  bool asked(const IpAddress& requester, std::uint64_t requester_hash, std::uint16_t port,
+             const IpAddress& server, std::uint64_t server_hash) const noexcept {
+    assert(requester_hash == requester.hash() && server_hash == server.hash());
+    return asked(responseKey(server_hash, requester_hash, port));
+  }
+  bool asked(const IpAddress& requester, std::uint16_t port,
+             const IpAddress& server) const noexcept {
+    return asked(responseKey(server.hash(), requester.hash(), port));
+  }
+
+  // Starts loading what onResponse() and asked() will read for this response: the source
+  // filter word, the triple's filter line and, where its filter word says "maybe", the triple's
+  // home slot in that generation. Changes nothing; a batch calls it a few packets ahead.
+  void prefetchResponse(const ResponseKey& key) const noexcept;
+  void prefetchResponse(const IpAddress& responder, std::uint64_t responder_hash,
+                        const IpAddress& dst, std::uint64_t dst_hash,
+                        std::uint16_t port) const noexcept {
+    assert(responder_hash == responder.hash() && dst_hash == dst.hash());
+    prefetchResponse(responseKey(responder_hash, dst_hash, port));
+  }
 
   // Sources that qualify as scanners (finished episodes and current ones), by start time.
   std::vector<ScannerRecord> scanners() const;
   std::uint64_t evictions() const noexcept { return evictions_; }
+  // Bytes held: the fixed tables plus the finished records.
+  std::size_t memoryBytes() const noexcept;
 
  private:
   struct Entry {
@@ -51,22 +125,66 @@ class ScannerTracker {
   };
   static constexpr std::uint32_t kProbeLimit = 8;
   static constexpr std::uint64_t kAnswered = 1ULL << 63;
+  static constexpr std::size_t kTripleSlots = 2 * kTriplesPerGeneration;  // 2 MiB each
+  static constexpr std::size_t kFilterWords = 1u << 14;                   // 128 KiB each
+  static constexpr std::size_t kSourceFilterBits = 1u << 20;
 
-  Entry* find(const IpAddress& src, std::uint16_t port) noexcept;
-  Entry* findOrCreate(const IpAddress& src, std::uint16_t port, std::int64_t ts_ns) noexcept;
+  static std::uint64_t sourceKey(std::uint64_t src_hash, std::uint16_t port) noexcept {
+    return mix64(src_hash ^ (std::uint64_t{port} << 48));
+  }
+  // A triple's fingerprint: odd (never 0, the empty slot) and below 2^63 (kAnswered). Its
+  // home slot, filter word and filter bits come from disjoint bits of it.
+  static std::uint64_t fingerprint(std::uint64_t source_key, std::uint64_t dst_hash) noexcept {
+    return (mix64(source_key ^ dst_hash) & ~kAnswered) | 1;
+  }
+  static std::size_t home(std::uint64_t fp) noexcept { return (fp >> 1) & (kTripleSlots - 1); }
+  // Index of the young and old generations' word pair; the young one is at + young_word_.
+  static std::size_t filterPair(std::uint64_t fp) noexcept {
+    return 2 * ((fp >> 19) & (kFilterWords - 1));
+  }
+  static std::uint64_t filterBits(std::uint64_t fp) noexcept {
+    return (1ULL << ((fp >> 33) & 63)) | (1ULL << ((fp >> 39) & 63)) | (1ULL << ((fp >> 45) & 63));
+  }
+  std::size_t sourceWord(std::uint64_t source_key) const noexcept {
+    return (source_key >> 6) & (source_filter_.size() - 1);
+  }
+  bool sourceMaybe(std::uint64_t source_key) const noexcept {
+    return (source_filter_[sourceWord(source_key)] >> (source_key & 63)) & 1;
+  }
+
+  Entry* find(const IpAddress& src, std::uint16_t port, std::uint64_t source_key) noexcept;
+  Entry* findOrCreate(const IpAddress& src, std::uint16_t port, std::uint64_t source_key,
+                      std::int64_t ts_ns) noexcept;
   bool qualifies(const Entry& e) const noexcept;
   void retire(const Entry& e);
-  // Triple set: returns the stored word (0 if absent); inserts when `insert`.
-  std::uint64_t* tripleFind(std::uint64_t fp, bool insert, bool* inserted) noexcept;
+  // The word holding `fp` in one generation (kAnswered may be set), or nullptr.
+  static const std::uint64_t* probe(const std::vector<std::uint64_t>& gen,
+                                    std::uint64_t fp) noexcept;
+  // The same in either generation, asking each one's filter first.
+  const std::uint64_t* findTriple(std::uint64_t fp) const noexcept;
+  // Adds `fp` to the young generation unless it is there already; true when neither
+  // generation held it (a new target).
+  bool insertTriple(std::uint64_t fp) noexcept;
+  void age() noexcept;
 
   const DetectionConfig& config_;
   std::vector<Entry> entries_;
   std::uint32_t mask_;
   std::vector<std::uint64_t> young_, old_;
   std::size_t young_count_ = 0;
-  std::vector<std::uint64_t> filter_;  // bit per hash(src, port) that has an entry
+  std::vector<std::uint64_t> filter_;         // word pairs, see filterPair()
+  std::size_t young_word_ = 0;                // 0 or 1: which word of each pair is the young one's
+  std::vector<std::uint64_t> source_filter_;  // bit per sourceKey that has had an entry
   std::vector<ScannerRecord> finished_;
   std::uint64_t evictions_ = 0;
 };
+
+inline void ScannerTracker::prefetchResponse(const ResponseKey& key) const noexcept {
+  __builtin_prefetch(&source_filter_[sourceWord(key.source_key_)]);
+  const std::uint64_t* pair = &filter_[filterPair(key.fp_)];
+  const std::uint64_t bits = filterBits(key.fp_);
+  if ((pair[young_word_] & bits) == bits) __builtin_prefetch(&young_[home(key.fp_)]);
+  if ((pair[young_word_ ^ 1] & bits) == bits) __builtin_prefetch(&old_[home(key.fp_)]);
+}
 
 }  // namespace bw
