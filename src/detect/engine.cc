@@ -63,8 +63,26 @@ class Engine::Impl {
     trackers_.reserve(std::min<std::uint32_t>(config_.max_tracked, 1024));
   }
 
+  // Packets are handled one at a time, in order; a few places ahead, each is classified and
+  // the table lines it will touch are prefetched, so the cache misses of successive packets
+  // overlap instead of queuing (see docs/performance.md).
   void process(std::span<const PacketSummary> batch) noexcept {
-    for (const PacketSummary& p : batch) onPacket(p);
+    while (!batch.empty()) {
+      const std::size_t n = std::min(batch.size(), kPipeline);
+      const PacketSummary* p = batch.data();
+      for (std::size_t j = 0; j < std::min(n, kAheadTags); ++j) prepare(p[j], prepared_[j]);
+      for (std::size_t j = 0; j < std::min(n, kAheadSlot); ++j) prefetchSlot(prepared_[j]);
+      for (std::size_t j = 0; j < std::min(n, kAheadEntries); ++j)
+        prefetchEntries(p[j], prepared_[j]);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i + kAheadTags < n) prepare(p[i + kAheadTags], prepared_[i + kAheadTags]);
+        if (i + kAheadSlot < n) prefetchSlot(prepared_[i + kAheadSlot]);
+        if (i + kAheadEntries < n)
+          prefetchEntries(p[i + kAheadEntries], prepared_[i + kAheadEntries]);
+        onPacket(p[i], prepared_[i]);
+      }
+      batch = batch.subspan(n);
+    }
   }
 
   void advanceTime(std::int64_t now_ns) noexcept {
@@ -110,8 +128,8 @@ class Engine::Impl {
     for (PlaceCacheEntry& e : place_cache_) e.valid = false;
     // Destinations already tracked take the new thresholds now, not when next evicted.
     for (std::uint32_t i = 0; i < rates_.capacity(); ++i) {
+      if (!rates_.used(i)) continue;
       RateSlot& slot = rates_.at(i);
-      if (!slot.used) continue;
       applyThresholds(slot);
     }
     return kept;
@@ -187,7 +205,11 @@ class Engine::Impl {
 
   Place placeOf(const IpAddress& a) noexcept {
     if (networks_.empty() && ignore_.empty()) return Place::Protected;
-    PlaceCacheEntry& e = place_cache_[a.hash() & (kPlaceCacheSize - 1)];
+    return placeOf(a, a.hash());
+  }
+  Place placeOf(const IpAddress& a, std::uint64_t hash) noexcept {
+    if (networks_.empty() && ignore_.empty()) return Place::Protected;
+    PlaceCacheEntry& e = place_cache_[hash & (kPlaceCacheSize - 1)];
     if (e.valid && e.ip == a) return e.place;
     Place p = Place::Outside;
     if (!ignore_.empty() && ignore_.contains(a)) {
@@ -207,14 +229,29 @@ class Engine::Impl {
     return b[0] == 0xff;
   }
 
+  // Packets mostly fall in the bucket of the one before: remember it instead of dividing.
   std::int64_t bucketOf(std::int64_t ts) const noexcept {
-    return ts >= 0 ? ts / config_.bucket_ns : (ts - config_.bucket_ns + 1) / config_.bucket_ns;
+    if (ts >= cached_bucket_start_ && ts < cached_bucket_end_) return cached_bucket_;
+    const std::int64_t b =
+        ts >= 0 ? ts / config_.bucket_ns : (ts - config_.bucket_ns + 1) / config_.bucket_ns;
+    if (b > std::numeric_limits<std::int64_t>::min() / config_.bucket_ns + 1 &&
+        b < std::numeric_limits<std::int64_t>::max() / config_.bucket_ns - 1) {
+      cached_bucket_ = b;
+      cached_bucket_start_ = b * config_.bucket_ns;
+      cached_bucket_end_ = cached_bucket_start_ + config_.bucket_ns;
+    }
+    return b;
   }
 
   RateSlot* slotFor(const IpAddress& dst, Vector v, std::uint16_t port, bool asked,
                     std::int64_t ts) noexcept {
+    return slotFor(RateTable::keyHash(dst, v, port, asked), dst, v, port, asked, ts);
+  }
+  RateSlot* slotFor(std::uint64_t hash, const IpAddress& dst, Vector v, std::uint16_t port,
+                    bool asked, std::int64_t ts) noexcept {
     bool created = false, evicted = false;
-    RateSlot* s = rates_.findOrCreate(dst, v, port, asked, bucketOf(ts), &created, &evicted);
+    RateSlot* s =
+        rates_.findOrCreate(hash, dst, v, port, asked, bucketOf(ts), ts, &created, &evicted);
     if (!s) {
       ++stats_.destination_table_full;
       return nullptr;
@@ -247,7 +284,84 @@ class Engine::Impl {
         static_cast<std::int64_t>(std::clamp(gap_s * 1e9, 1e6, static_cast<double>(window_ns_)));
   }
 
-  void onPacket(const PacketSummary& p) noexcept {
+  // What a packet's classification and keys are, computed a few packets ahead.
+  struct Prepared {
+    VectorMatch match;
+    Vector request = Vector::None;
+    Vector key_vector = Vector::None;  // the response key account() will use...
+    std::uint16_t key_port = 0;
+    bool keyed = false;  // ...when the packet has one (UDP with ports)
+    std::uint32_t slot_hint = kNone;
+    std::uint64_t src_hash = 0;
+    std::uint64_t dst_hash = 0;
+    std::uint64_t key_hash = 0;
+    // The sender's own keys: for a request, its asked and unasked slots on that service; for
+    // an unclassified datagram, its generic slot for the destination port.
+    std::uint64_t sender_hash = 0;
+    std::uint64_t sender_unasked_hash = 0;
+    ScannerTracker::ResponseKey scan_key;  // classified responses
+  };
+  static constexpr std::size_t kPipeline = 256;
+  static constexpr std::size_t kAheadTags = 12;
+  static constexpr std::size_t kAheadSlot = 6;
+  static constexpr std::size_t kAheadEntries = 3;
+
+  void prepare(const PacketSummary& p, Prepared& q) noexcept {
+    q.keyed = false;
+    q.slot_hint = kNone;
+    if (p.ip_proto != ipproto::kUdp || !p.hasPorts() || p.isNonFirstFragment()) return;
+    q.match = classifyResponse(p);
+    q.request = classifyRequest(p);
+    if (q.match.vector == Vector::None) {
+      q.key_vector = Vector::GenericUdp;
+      q.key_port = p.src_port;
+    } else {
+      q.key_vector = q.match.vector;
+      q.key_port =
+          q.match.vector == Vector::Tftp ? vectorServicePort(Vector::Tftp) : q.match.service_port;
+    }
+    q.keyed = true;
+    q.src_hash = p.src.hash();
+    q.dst_hash = p.dst.hash();
+    q.key_hash = RateTable::keyHash(q.dst_hash, q.key_vector, q.key_port, false);
+    rates_.prefetchTags(q.key_hash);
+    if (q.match.vector != Vector::None)
+      q.scan_key = ScannerTracker::responseKey(q.src_hash, q.dst_hash, q.key_port);
+    if (q.request != Vector::None) {
+      const std::uint16_t port = vectorServicePort(q.request);
+      q.sender_hash = RateTable::keyHash(q.src_hash, q.request, port, true);
+      q.sender_unasked_hash = RateTable::keyHash(q.src_hash, q.request, port, false);
+      rates_.prefetchTags(q.sender_hash);
+      rates_.prefetchTags(q.sender_unasked_hash);
+    } else if (q.match.vector == Vector::None) {
+      q.sender_hash = RateTable::keyHash(q.src_hash, Vector::GenericUdp, p.dst_port, false);
+      rates_.prefetchTags(q.sender_hash);
+    }
+    if (!networks_.empty() || !ignore_.empty())
+      __builtin_prefetch(&place_cache_[q.dst_hash & (kPlaceCacheSize - 1)]);
+  }
+
+  void prefetchSlot(Prepared& q) noexcept {
+    if (!q.keyed) return;
+    q.slot_hint = rates_.prefetchSlot(q.key_hash);
+    if (q.request != Vector::None) {
+      rates_.prefetchSlot(q.sender_hash);
+      rates_.prefetchSlot(q.sender_unasked_hash);
+    } else if (q.match.vector == Vector::None) {
+      rates_.prefetchSlot(q.sender_hash);
+    }
+    if (q.match.vector != Vector::None) scanners_.prefetchResponse(q.scan_key);
+  }
+
+  void prefetchEntries(const PacketSummary& p, const Prepared& q) noexcept {
+    if (q.slot_hint == kNone) return;
+    const RateSlot& s = rates_.at(q.slot_hint);
+    if (s.tracker != kNone && s.dst == p.dst) {
+      if (const Tracker* t = trackers_[s.tracker].get()) t->sources.prefetch(p.src, q.src_hash);
+    }
+  }
+
+  void onPacket(const PacketSummary& p, const Prepared& q) noexcept {
     if (p.ts_ns > now_ns_) {
       now_ns_ = p.ts_ns;
       if (now_ns_ >= next_sweep_ns_) sweep();
@@ -281,9 +395,9 @@ class Engine::Impl {
       if (v != Vector::GenericUdp) countVector(v, p);
     } else {
       if (!p.hasPorts()) return;
-      VectorMatch m = classifyResponse(p);
-      Vector request = classifyRequest(p);
-      if (request != Vector::None) onRequest(p, request);
+      const VectorMatch& m = q.match;
+      const Vector request = q.request;
+      if (request != Vector::None) onRequest(p, q, request);
       if (m.vector == Vector::None) {
         // A datagram to a service's port from an unknown port is most likely a client's
         // request; it still counts for a generic key that exists already, because floods aimed
@@ -293,7 +407,8 @@ class Engine::Impl {
         v = Vector::GenericUdp;
         port = p.src_port;
         // The generic class's own solicitation: what this sender asked of that port.
-        if (RateSlot* s = rates_.find(p.src, Vector::GenericUdp, p.dst_port, false)) {
+        if (RateSlot* s =
+                rates_.find(q.sender_hash, p.src, Vector::GenericUdp, p.dst_port, false)) {
           addRequest(*s, p);
         }
       } else {
@@ -302,7 +417,7 @@ class Engine::Impl {
         evidence = m.evidence;
         ++stats_.reflection_packets;
         countVector(v, p);
-        scanners_.onResponse(p.src, p.dst, port, p.ts_ns);
+        scanners_.onResponse(p.dst, q.scan_key, p.ts_ns);
       }
       if (p.isFragment()) {  // first fragment: name the datagram, collect early fragments
         std::uint64_t dropped = 0;
@@ -320,21 +435,22 @@ class Engine::Impl {
         e.port = port;
       }
     }
-    account(p, v, port, evidence, fragment, extra_packets, extra_bytes, lookup_only);
+    account(p, q, v, port, evidence, fragment, extra_packets, extra_bytes, lookup_only);
   }
 
-  void onRequest(const PacketSummary& p, Vector v) noexcept {
-    scanners_.onRequest(p.src, p.dst, p.dst_port, v, p.ts_ns);
+  void onRequest(const PacketSummary& p, const Prepared& q, Vector v) noexcept {
+    scanners_.onRequest(p.src, q.src_hash, p.dst, q.dst_hash, p.dst_port, v, p.ts_ns);
     const std::uint16_t port = vectorServicePort(v);
-    if (RateSlot* s = slotFor(p.src, v, port, true, p.ts_ns)) addRequest(*s, p);
+    if (RateSlot* s = slotFor(q.sender_hash, p.src, v, port, true, p.ts_ns)) addRequest(*s, p);
     // Tell the sender's slot for unasked traffic to check answers against its questions.
-    if (RateSlot* u = rates_.find(p.src, v, port, false)) u->last_request_ns = p.ts_ns;
+    if (RateSlot* u = rates_.find(q.sender_unasked_hash, p.src, v, port, false))
+      u->last_request_ns = p.ts_ns;
   }
 
   void addRequest(RateSlot& s, const PacketSummary& p) noexcept {
     s.last_request_ns = p.ts_ns;
     advanceSlot(s, std::max(bucketOf(p.ts_ns), s.bucket));
-    RateBucket& b = s.ring[s.bucket % rates_.windowBuckets()];
+    RateBucket& b = rates_.bucketAt(s);
     b.requests += p.packets;
     b.request_bytes += p.ip_bytes;
     s.win_requests += p.packets;
@@ -343,28 +459,32 @@ class Engine::Impl {
 
   // `lookup_only`: count the packet only if its key already exists (a datagram that may be a
   // client's request must not create a key of its own).
-  void account(const PacketSummary& p, Vector v, std::uint16_t port, std::uint8_t evidence,
-               bool fragment, std::uint32_t extra_packets, std::uint64_t extra_bytes,
-               bool lookup_only) noexcept {
+  void account(const PacketSummary& p, const Prepared& q, Vector v, std::uint16_t port,
+               std::uint8_t evidence, bool fragment, std::uint32_t extra_packets,
+               std::uint64_t extra_bytes, bool lookup_only) noexcept {
     if (notAVictim(p.dst)) return;
-    Place dst_place = placeOf(p.dst);
+    Place dst_place = placeOf(p.dst, q.keyed ? q.dst_hash : p.dst.hash());
     if (dst_place == Place::Ignored) return;
     if (dst_place == Place::Outside && placeOf(p.src) != Place::Protected) {
       ++stats_.transit_packets;
       return;
     }
+    // Fragments take their datagram's key, which prepare() could not know.
+    const std::uint64_t key_hash =
+        q.keyed && !fragment ? q.key_hash : RateTable::keyHash(p.dst, v, port, false);
     RateSlot* sp = nullptr;
     if (lookup_only) {
-      sp = rates_.find(p.dst, v, port, false);
+      sp = rates_.find(key_hash, p.dst, v, port, false);
       if (!sp) return;
     } else {
-      sp = slotFor(p.dst, v, port, false, p.ts_ns);
+      sp = slotFor(key_hash, p.dst, v, port, false, p.ts_ns);
       if (!sp) return;
     }
     // An answer from a server the destination asked within the window belongs to its
     // conversations, not to a flood from sources it never asked.
     if (v != Vector::GenericUdp && p.ts_ns - sp->last_request_ns <= window_ns_ &&
-        scanners_.asked(p.dst, port, p.src)) {
+        (q.keyed && !fragment ? scanners_.asked(q.scan_key)
+                              : scanners_.asked(p.dst, port, p.src))) {
       sp = slotFor(p.dst, v, port, true, p.ts_ns);
       if (!sp) return;
     }
@@ -384,7 +504,7 @@ class Engine::Impl {
       s.run_bytes = 0;
       s.early_count = 0;
     }
-    RateBucket& bucket = s.ring[s.bucket % rates_.windowBuckets()];
+    RateBucket& bucket = rates_.bucketAt(s);
     if (bucket.packets == 0) bucket.first_ns = p.ts_ns;
     bucket.packets += static_cast<std::uint32_t>(n);
     bucket.bytes += bytes;
@@ -393,6 +513,7 @@ class Engine::Impl {
     s.run_packets += n;
     s.run_bytes += bytes;
     s.last_ns = std::max(s.last_ns, p.ts_ns);
+    rates_.touch(s, s.last_ns);
 
     const auto src_packets = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
     const auto src_bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, UINT32_MAX));
@@ -400,21 +521,27 @@ class Engine::Impl {
       if (s.win_packets >= std::min(kTrackWatchPackets, s.threshold_packets)) {
         s.tracker = allocateTracker(rates_.indexOf(&s));
         if (s.tracker != kNone) {
+          rates_.setPinned(s, true);
           SourceTracker& sources = trackers_[s.tracker]->sources;
-          for (int i = 0; i < s.early_count; ++i)
-            sources.add(s.early_src[i], s.early_packets[i], s.early_bytes[i]);
+          const EarlySources& e = rates_.early(s);
+          for (int i = 0; i < s.early_count; ++i) sources.add(e.src[i], e.packets[i], e.bytes[i]);
         }
         s.early_count = 0;
       } else if (s.early_count < kEarlySources) {
-        s.early_src[s.early_count] = p.src;
-        s.early_packets[s.early_count] = src_packets;
-        s.early_bytes[s.early_count] = src_bytes;
+        EarlySources& e = rates_.early(s);
+        e.src[s.early_count] = p.src;
+        e.packets[s.early_count] = src_packets;
+        e.bytes[s.early_count] = src_bytes;
         ++s.early_count;
       }
     }
     if (s.tracker != kNone) {
       Tracker& t = *trackers_[s.tracker];
-      t.sources.add(p.src, src_packets, bytes);
+      if (q.keyed) {
+        t.sources.add(p.src, q.src_hash, src_packets, bytes);
+      } else {
+        t.sources.add(p.src, src_packets, bytes);
+      }
       t.evidence |= evidence;
       if (v == Vector::Memcached && p.payload_len > 8) checkRansom(t, p);
     }
@@ -448,8 +575,9 @@ class Engine::Impl {
 
   std::int64_t windowFirstPacket(const RateSlot& s) const noexcept {
     std::int64_t first = std::numeric_limits<std::int64_t>::max();
+    const RateBucket* ring = rates_.ring(s);
     for (int k = 0; k < rates_.windowBuckets(); ++k) {
-      const RateBucket& b = s.ring[k];
+      const RateBucket& b = ring[k];
       if (b.packets != 0) first = std::min(first, b.first_ns);
     }
     return first;
@@ -494,6 +622,7 @@ class Engine::Impl {
     trackers_[s.tracker].reset();
     free_trackers_.push_back(s.tracker);
     s.tracker = kNone;
+    rates_.setPinned(s, s.attack != kNone);
   }
 
   // Answers to requests the destination sent are not reflection. Named services: the asked
@@ -550,6 +679,7 @@ class Engine::Impl {
     std::uint32_t idx = static_cast<std::uint32_t>(attacks_.size());
     attacks_.push_back(std::move(a));
     s.attack = idx;
+    rates_.setPinned(s, true);
     active_.push_back(idx);
     if (listener_) {
       AttackRecord snapshot = attacks_[idx].record;
@@ -616,6 +746,7 @@ class Engine::Impl {
     fillFromTracker(a, r);
     if (r.peak_pps == 0) fillShortPeak(r, r.end_ns);
     s.attack = kNone;
+    rates_.setPinned(s, s.tracker != kNone);
     freeTracker(s);
     active_.erase(std::find(active_.begin(), active_.end(), idx));
     if (listener_) listener_->onAttackEnded(r);
@@ -675,6 +806,10 @@ class Engine::Impl {
   std::vector<AttackState> attacks_;
   std::vector<std::uint32_t> active_;
   std::vector<PlaceCacheEntry> place_cache_;
+  std::array<Prepared, kPipeline> prepared_{};
+  mutable std::int64_t cached_bucket_ = 0;  // bucketOf()'s last answer, and its span
+  mutable std::int64_t cached_bucket_start_ = 1;
+  mutable std::int64_t cached_bucket_end_ = 0;
   std::int64_t window_ns_ = 0;
   double window_s_ = 1;
   std::int64_t now_ns_ = std::numeric_limits<std::int64_t>::min();

@@ -2,50 +2,72 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace bw {
 
 RateTable::RateTable(std::uint32_t capacity, int window_buckets)
-    : window_(std::clamp(window_buckets, 1, kMaxWindowBuckets)) {
-  std::uint32_t size = std::bit_ceil(std::max<std::uint32_t>(capacity, kProbeLimit));
-  slots_.resize(size);
-  tags_.assign(size, 0);
-  mask_ = size - 1;
-}
+    : mask_(std::bit_ceil(std::max<std::uint32_t>(capacity, kProbeLimit)) - 1),
+      window_(std::clamp(window_buckets, 1, kMaxWindowBuckets)),
+      slots_(std::size_t{mask_} + 1),
+      tags_(std::size_t{mask_} + 1),
+      rings_((std::size_t{mask_} + 1) * static_cast<std::size_t>(window_)),
+      early_(std::size_t{mask_} + 1) {}
 
-RateSlot* RateTable::find(const IpAddress& dst, Vector v, std::uint16_t port, bool asked) noexcept {
-  const std::uint64_t h = keyHash(dst, v, port, asked);
-  const std::uint32_t tag = tagOf(h);
-  std::uint32_t i = static_cast<std::uint32_t>(h) & mask_;
+RateSlot* RateTable::find(std::uint64_t hash, const IpAddress& dst, Vector v, std::uint16_t port,
+                          bool asked) noexcept {
+  const std::uint32_t tag = tagOf(hash);
+  std::uint32_t i = static_cast<std::uint32_t>(hash) & mask_;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
-    const std::uint32_t t = tags_[i];
+    const std::uint64_t t = tags_[i];
     if (t == 0) return nullptr;
-    if (t != tag) continue;
+    if ((t & kTagMask) != tag) continue;
     RateSlot& s = slots_[i];
     if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
   }
   return nullptr;
 }
 
-RateSlot* RateTable::findOrCreate(const IpAddress& dst, Vector v, std::uint16_t port, bool asked,
-                                  std::int64_t now_bucket, bool* created, bool* evicted) noexcept {
+std::uint32_t RateTable::prefetchSlot(std::uint64_t hash) const noexcept {
+  const std::uint32_t tag = tagOf(hash);
+  std::uint32_t i = static_cast<std::uint32_t>(hash) & mask_;
+  for (std::uint32_t n = 0; n < 4; ++n, i = (i + 1) & mask_) {  // the common short probes
+    const std::uint64_t t = tags_[i];
+    if (t == 0) return kNone;
+    if ((t & kTagMask) != tag) continue;
+    const char* line = reinterpret_cast<const char*>(&slots_[i]);
+    __builtin_prefetch(line);
+    __builtin_prefetch(line + 64);
+    return i;
+  }
+  return kNone;
+}
+
+RateSlot* RateTable::findOrCreate(std::uint64_t hash, const IpAddress& dst, Vector v,
+                                  std::uint16_t port, bool asked, std::int64_t now_bucket,
+                                  std::int64_t now_ns, bool* created, bool* evicted) noexcept {
   *created = false;
   *evicted = false;
-  const std::uint64_t h = keyHash(dst, v, port, asked);
-  const std::uint32_t tag = tagOf(h);
-  std::uint32_t i = static_cast<std::uint32_t>(h) & mask_;
+  const std::uint32_t tag = tagOf(hash);
+  const std::uint32_t now_stamp = stampOf(now_ns);
+  std::uint32_t i = static_cast<std::uint32_t>(hash) & mask_;
   std::uint32_t victim = kNone;
+  std::uint32_t victim_age = 0;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
-    const std::uint32_t t = tags_[i];
+    const std::uint64_t t = tags_[i];
     if (t == 0) {
       victim = i;
       break;
     }
-    RateSlot& s = slots_[i];
-    if (t == tag && s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
-    if (s.attack == kNone && s.tracker == kNone &&
-        (victim == kNone || s.last_ns < slots_[victim].last_ns)) {
+    if ((t & kTagMask) == tag) {
+      RateSlot& s = slots_[i];
+      if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst) return &s;
+    }
+    if (t & kPinned) continue;
+    const std::uint32_t age = now_stamp - static_cast<std::uint32_t>(t >> 32);
+    if (victim == kNone || age > victim_age) {
       victim = i;
+      victim_age = age;
     }
   }
   if (victim == kNone) return nullptr;
@@ -54,13 +76,16 @@ RateSlot* RateTable::findOrCreate(const IpAddress& dst, Vector v, std::uint16_t 
   // eviction. (Slots are never emptied, so probe chains stay intact.)
   *evicted = tags_[victim] != 0 && slot.bucket + window_ > now_bucket;
   slot = RateSlot{};
-  slot.used = true;
   slot.dst = dst;
   slot.vector = v;
   slot.port = port;
   slot.asked = asked;
   slot.bucket = now_bucket;
-  tags_[victim] = tag;
+  std::memset(static_cast<void*>(ring(slot)), 0,
+              static_cast<std::size_t>(window_) * sizeof(RateBucket));
+  // Until a response touches it, a slot counts as the oldest in its probe window (a slot
+  // holding only requests is the first to go, as it always was).
+  tags_[victim] = tag | (std::uint64_t{now_stamp - (1u << 31)} << 32);
   *created = true;
   return &slot;
 }
@@ -70,13 +95,14 @@ bool RateTable::advance(RateSlot& s, std::int64_t b, std::uint64_t* completed_pa
   if (b <= s.bucket) return false;
   *completed_packets = s.win_packets;
   *completed_bytes = s.win_bytes;
+  RateBucket* r = ring(s);
   std::int64_t steps = b - s.bucket;
   if (steps >= window_) {
-    for (int k = 0; k < window_; ++k) s.ring[k] = RateBucket{};
+    std::memset(static_cast<void*>(r), 0, static_cast<std::size_t>(window_) * sizeof(RateBucket));
     s.win_packets = s.win_bytes = s.win_requests = s.win_request_bytes = 0;
   } else {
     for (std::int64_t k = 1; k <= steps; ++k) {
-      RateBucket& old = s.ring[(s.bucket + k) % window_];
+      RateBucket& old = r[ringIndex(s.bucket + k)];
       s.win_packets -= old.packets;
       s.win_bytes -= old.bytes;
       s.win_requests -= old.requests;

@@ -4,14 +4,24 @@
 // Each slot keeps the last `window` buckets of responses (what reflectors send the
 // destination) and of requests (what the destination itself sent to that service port), plus
 // running window sums so the onset check is O(1) per packet. Lookups probe at most
-// kProbeLimit slots; when none is free the least recently active slot that is not in an
-// attack is taken over and the eviction is counted. Memory is capacity * sizeof(RateSlot),
-// fixed at construction.
+// kProbeLimit slots; when none is free the least recently active slot that is not pinned (in
+// an attack or tracking its sources) is taken over and the eviction is counted.
+//
+// Layout, for the per-packet path: a probe reads only the 8-byte tag words (tag, pinned bit,
+// last activity), eight to a cache line, so neither a miss nor an eviction scan touches the
+// slots; a slot's hot part (RateSlot: key, window sums, thresholds) is three cache lines, and
+// its bucket ring and early-source buffer live in separate arrays, touched one bucket at a
+// time. The arrays come zeroed from the allocator and are initialised per slot when it is
+// claimed, so a large table costs no start-up time. Memory is capacity * (sizeof(RateSlot) +
+// window * sizeof(RateBucket) + sizeof(EarlySources)) + 8 bytes per slot, fixed at
+// construction.
 // Not thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
+#include <new>
 
 #include "core/ip_address.h"
 #include "decode/vector.h"
@@ -33,37 +43,41 @@ struct RateBucket {
 // this many packets in the window), replayed into the tracker so attribution stays exact.
 inline constexpr int kEarlySources = 8;
 
-struct RateSlot {
+struct EarlySources {
+  IpAddress src[kEarlySources];
+  std::uint32_t packets[kEarlySources];
+  std::uint32_t bytes[kEarlySources];
+};
+
+// The per-packet part of a slot. Fields read for every packet come first.
+struct alignas(64) RateSlot {
   IpAddress dst;
   std::uint16_t port = 0;
   Vector vector = Vector::None;
-  bool used = false;
-  bool dst_protected = true;  // dst inside --networks (or no networks given)
   // Answers from servers the destination asked (and its requests) live in their own slot, so
   // a host's own conversations neither mask nor inflate a flood from sources it never asked.
   bool asked = false;
-  std::int64_t last_request_ns = INT64_MIN / 2;  // newest request by the destination on this key
+  bool dst_protected = true;  // dst inside --networks (or no networks given)
+  std::uint8_t early_count = 0;
   std::uint32_t tracker = kNone;                 // SourceTracker index
   std::uint32_t attack = kNone;                  // index of the active attack, if any
-  double threshold_packets = 0;                  // per window
-  double threshold_bytes = 0;                    // per window
-  double threshold_pps = 0;
-  double threshold_bps = 0;
-  std::int64_t bucket = 0;        // index (ts / bucket_ns) of the newest bucket
-  std::int64_t last_ns = 0;       // newest response packet
+  std::int64_t bucket = 0;                       // index (ts / bucket_ns) of the newest bucket
+  std::int64_t last_ns = 0;                      // newest response packet
+  std::int64_t last_request_ns = INT64_MIN / 2;  // newest request by the destination on this key
+  std::uint64_t win_packets = 0;
+  // -- second line
+  std::uint64_t win_bytes = 0;
+  double threshold_packets = 0;   // per window
+  double threshold_bytes = 0;     // per window
   std::int64_t run_gap_ns = 0;    // silence that restarts a run (see Engine)
   std::int64_t run_start_ns = 0;  // first packet of the current run
   std::uint64_t run_packets = 0;
   std::uint64_t run_bytes = 0;
-  std::uint64_t win_packets = 0;
-  std::uint64_t win_bytes = 0;
   std::uint64_t win_requests = 0;
+  // -- third line: onset and reporting only
   std::uint64_t win_request_bytes = 0;
-  std::uint8_t early_count = 0;
-  IpAddress early_src[kEarlySources];
-  std::uint32_t early_packets[kEarlySources] = {};
-  std::uint32_t early_bytes[kEarlySources] = {};
-  RateBucket ring[kMaxWindowBuckets];
+  double threshold_pps = 0;
+  double threshold_bps = 0;
 };
 
 class RateTable {
@@ -72,16 +86,70 @@ class RateTable {
 
   RateTable(std::uint32_t capacity, int window_buckets);
 
+  // The hash every look-up below takes; compute it once per packet.
+  static std::uint64_t keyHash(const IpAddress& dst, Vector v, std::uint16_t port,
+                               bool asked) noexcept {
+    return keyHash(dst.hash(), v, port, asked);
+  }
+  static std::uint64_t keyHash(std::uint64_t dst_hash, Vector v, std::uint16_t port,
+                               bool asked) noexcept {
+    std::uint64_t k =
+        (std::uint64_t{asked} << 24) | (std::uint64_t{static_cast<std::uint8_t>(v)} << 16) | port;
+    return dst_hash ^ k * 0x9E3779B97F4A7C15ULL;
+  }
+
   // Finds the slot for the key or claims one (fresh or evicted). `*created` tells which; the
   // caller initialises thresholds of created slots. Returns nullptr only when every slot in
-  // the probe window is in an attack.
-  RateSlot* findOrCreate(const IpAddress& dst, Vector v, std::uint16_t port, bool asked,
-                         std::int64_t now_bucket, bool* created, bool* evicted) noexcept;
-  RateSlot* find(const IpAddress& dst, Vector v, std::uint16_t port, bool asked) noexcept;
+  // the probe window is pinned. `hash` is keyHash() of the same key.
+  RateSlot* findOrCreate(std::uint64_t hash, const IpAddress& dst, Vector v, std::uint16_t port,
+                         bool asked, std::int64_t now_bucket, std::int64_t now_ns, bool* created,
+                         bool* evicted) noexcept;
+  RateSlot* find(std::uint64_t hash, const IpAddress& dst, Vector v, std::uint16_t port,
+                 bool asked) noexcept;
+  RateSlot* find(const IpAddress& dst, Vector v, std::uint16_t port, bool asked) noexcept {
+    return find(keyHash(dst, v, port, asked), dst, v, port, asked);
+  }
+
+  // Prefetch hints for a packet a few places ahead in a batch (no effect on results):
+  // the tag words a look-up of `hash` probes first, then (once those are cached) the hot
+  // lines of the slot whose tag matches, which is returned (kNone when there is none).
+  void prefetchTags(std::uint64_t hash) const noexcept {
+    __builtin_prefetch(&tags_[static_cast<std::uint32_t>(hash) & mask_]);
+  }
+  std::uint32_t prefetchSlot(std::uint64_t hash) const noexcept;
+
   RateSlot& at(std::uint32_t index) noexcept { return slots_[index]; }
   const RateSlot& at(std::uint32_t index) const noexcept { return slots_[index]; }
   std::uint32_t indexOf(const RateSlot* s) const noexcept {
-    return static_cast<std::uint32_t>(s - slots_.data());
+    return static_cast<std::uint32_t>(s - slots_.get());
+  }
+  bool used(std::uint32_t index) const noexcept { return tags_[index] != 0; }
+
+  // The slot's bucket ring (windowBuckets() entries) and early-source buffer.
+  RateBucket* ring(const RateSlot& s) noexcept {
+    return &rings_[std::size_t{indexOf(&s)} * static_cast<std::size_t>(window_)];
+  }
+  const RateBucket* ring(const RateSlot& s) const noexcept {
+    return &rings_[std::size_t{indexOf(&s)} * static_cast<std::size_t>(window_)];
+  }
+  // Position of bucket `b` in a ring (buckets before 1970 included).
+  std::size_t ringIndex(std::int64_t b) const noexcept {
+    std::int64_t m = b % window_;
+    return static_cast<std::size_t>(m < 0 ? m + window_ : m);
+  }
+  RateBucket& bucketAt(RateSlot& s) noexcept { return ring(s)[ringIndex(s.bucket)]; }
+  EarlySources& early(const RateSlot& s) noexcept { return early_[indexOf(&s)]; }
+
+  // A slot with an attack or a source tracker is never evicted: the engine says so here
+  // whenever either changes.
+  void setPinned(const RateSlot& s, bool pinned) noexcept {
+    std::uint64_t& t = tags_[indexOf(&s)];
+    t = pinned ? t | kPinned : t & ~kPinned;
+  }
+  // Records a response at `ts_ns` (the eviction order is least recent activity first).
+  void touch(const RateSlot& s, std::int64_t ts_ns) noexcept {
+    std::uint64_t& t = tags_[indexOf(&s)];
+    t = (t & 0xffffffffu) | (std::uint64_t{stampOf(ts_ns)} << 32);
   }
 
   // Moves the slot's ring forward to bucket `b`, clearing buckets that leave the window.
@@ -90,28 +158,54 @@ class RateTable {
   bool advance(RateSlot& s, std::int64_t b, std::uint64_t* completed_packets,
                std::uint64_t* completed_bytes) noexcept;
 
-  std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
+  std::uint32_t capacity() const noexcept { return mask_ + 1; }
   int windowBuckets() const noexcept { return window_; }
-  std::size_t memoryBytes() const noexcept { return slots_.size() * sizeof(RateSlot); }
+  std::size_t memoryBytes() const noexcept {
+    return std::size_t{capacity()} *
+           (sizeof(RateSlot) + sizeof(std::uint64_t) + sizeof(EarlySources) +
+            static_cast<std::size_t>(window_) * sizeof(RateBucket));
+  }
 
  private:
-  std::uint64_t keyHash(const IpAddress& dst, Vector v, std::uint16_t port,
-                        bool asked) const noexcept {
-    std::uint64_t k =
-        (std::uint64_t{asked} << 24) | (std::uint64_t{static_cast<std::uint8_t>(v)} << 16) | port;
-    return dst.hash() ^ k * 0x9E3779B97F4A7C15ULL;
-  }
-
+  // Tag word: bits 0-30 the key's tag (never 0 for a used slot), bit 31 pinned, bits 32-63
+  // the last activity stamp (ms, modulo 2^32: ages are compared as unsigned differences).
+  static constexpr std::uint64_t kPinned = 1ULL << 31;
+  static constexpr std::uint64_t kTagMask = kPinned - 1;
   static std::uint32_t tagOf(std::uint64_t hash) noexcept {
-    return static_cast<std::uint32_t>(hash >> 32) | 1;  // 0 marks a free slot
+    return (static_cast<std::uint32_t>(hash >> 32) & static_cast<std::uint32_t>(kTagMask)) | 1;
+  }
+  static std::uint32_t stampOf(std::int64_t ts_ns) noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ts_ns) >> 20);
   }
 
-  std::vector<RateSlot> slots_;
-  // One 32-bit tag per slot, probed first: a probe window of 16 tags is one or two cache
-  // lines, where the slots themselves are several hundred bytes each.
-  std::vector<std::uint32_t> tags_;
+  // Zeroed, cache-line aligned storage for `n` objects of an implicit-lifetime type (calloc:
+  // pages are committed when first written, so a table larger than its traffic costs little).
+  template <typename T>
+  class Zeroed {
+   public:
+    explicit Zeroed(std::size_t n)
+        : raw_(std::calloc(n * sizeof(T) + 64, 1)),
+          data_(reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(raw_.get()) + 63) &
+                                     ~std::uintptr_t{63})) {
+      if (!raw_) throw std::bad_alloc();
+    }
+    T* get() const noexcept { return data_; }
+    T& operator[](std::size_t i) const noexcept { return data_[i]; }
+
+   private:
+    struct Free {
+      void operator()(void* p) const noexcept { std::free(p); }
+    };
+    std::unique_ptr<void, Free> raw_;
+    T* data_;
+  };
+
   std::uint32_t mask_;
   int window_;
+  Zeroed<RateSlot> slots_;
+  Zeroed<std::uint64_t> tags_;
+  Zeroed<RateBucket> rings_;
+  Zeroed<EarlySources> early_;
 };
 
 }  // namespace bw
