@@ -81,6 +81,7 @@ RateSlot* RateTable::findOrCreate(std::uint64_t hash, const IpAddress& dst, Vect
   slot.port = port;
   slot.asked = asked;
   slot.bucket = now_bucket;
+  slot.head = static_cast<std::uint8_t>(ringIndex(now_bucket));
   std::memset(static_cast<void*>(ring(slot)), 0,
               static_cast<std::size_t>(window_) * sizeof(RateBucket));
   // Until a response touches it, a slot counts as the oldest in its probe window (a slot
@@ -111,6 +112,7 @@ bool RateTable::advance(RateSlot& s, std::int64_t b, std::uint64_t* completed_pa
     }
   }
   s.bucket = b;
+  s.head = static_cast<std::uint8_t>(ringIndex(b));
   return true;
 }
 

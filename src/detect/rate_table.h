@@ -59,6 +59,7 @@ struct alignas(64) RateSlot {
   bool asked = false;
   bool dst_protected = true;  // dst inside --networks (or no networks given)
   std::uint8_t early_count = 0;
+  std::uint8_t head = 0;                         // ring position of `bucket`
   std::uint32_t tracker = kNone;                 // SourceTracker index
   std::uint32_t attack = kNone;                  // index of the active attack, if any
   std::int64_t bucket = 0;                       // index (ts / bucket_ns) of the newest bucket
@@ -137,7 +138,7 @@ class RateTable {
     std::int64_t m = b % window_;
     return static_cast<std::size_t>(m < 0 ? m + window_ : m);
   }
-  RateBucket& bucketAt(RateSlot& s) noexcept { return ring(s)[ringIndex(s.bucket)]; }
+  RateBucket& bucketAt(RateSlot& s) noexcept { return ring(s)[s.head]; }
   EarlySources& early(const RateSlot& s) noexcept { return early_[indexOf(&s)]; }
 
   // A slot with an attack or a source tracker is never evicted: the engine says so here
