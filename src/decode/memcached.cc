@@ -16,7 +16,6 @@
 namespace bw {
 namespace {
 
-constexpr std::size_t kFrameHeader = 8;
 constexpr std::size_t kAddressLength = 95;             // standard address and subaddress
 constexpr std::size_t kIntegratedAddressLength = 106;  // address + payment id
 constexpr std::size_t kMaxNoteText = 512;
@@ -95,25 +94,6 @@ void trimSpaces(std::string* s) {
 }
 
 }  // namespace
-
-bool parseMemcachedFrame(ByteSpan payload, MemcachedFrameHeader* out) noexcept {
-  if (payload.size() < kFrameHeader) return false;
-  const std::uint8_t* p = payload.data();
-  MemcachedFrameHeader h;
-  h.request_id = loadBe16(p);
-  h.sequence = loadBe16(p + 2);
-  h.total = loadBe16(p + 4);
-  if (loadBe16(p + 6) != 0 || h.total == 0 || h.sequence >= h.total) return false;
-  if (out != nullptr) *out = h;
-  return true;
-}
-
-bool looksLikeMemcachedResponse(ByteSpan payload) noexcept {
-  if (payload.size() < kFrameHeader) return false;
-  const std::string_view body = asText(payload.subspan(kFrameHeader));
-  return body.starts_with("STAT ") || body.starts_with("VALUE ") || body.starts_with("END\r\n") ||
-         body.starts_with("VERSION ");
-}
 
 std::optional<RansomNote> findRansomNote(ByteSpan payload) {
   const std::uint8_t* p = payload.data();

@@ -5,12 +5,18 @@
 // by a check against the captured length; lengths taken from headers describe the wire and are
 // clamped to the capture before anything is dereferenced. Offsets are size_t so header
 // arithmetic cannot wrap.
+//
+// decodeFrame() first tries a straight-line path for untagged Ethernet / IPv4 without options
+// / unfragmented UDP or TCP (the shape of nearly every flood packet) and hands anything else
+// to the general walk, detail::decodeFrameGeneral(). Both produce identical summaries; a test
+// runs both over every test frame and capture.
 #include "decode/packet.h"
 
 #include <algorithm>
 #include <cstddef>
 
 #include "capture/frame.h"  // linktype:: numbers (header only)
+#include "decode/packet_internal.h"
 
 namespace bw {
 namespace {
@@ -131,10 +137,74 @@ inline std::uint16_t clamp16(std::size_t v) noexcept {
   return static_cast<std::uint16_t>(std::min(v, kMaxLen16));
 }
 
+// The shape nearly every frame of a flood has: Ethernet without tags, IPv4 without options,
+// not a fragment, UDP or TCP with its fixed header captured (and, for TCP, a sane data
+// offset). Writes every field of `out` as decodeFrameGeneral() would and returns true; returns
+// false for anything else, having written nothing. No TSO length (total 0) here either.
+inline bool decodeEthernetIpv4Fast(const std::uint8_t* d, std::size_t n, std::int64_t ts_ns,
+                                   PacketSummary& out) noexcept {
+  constexpr std::size_t kIp = 14;
+  constexpr std::size_t kL4 = kIp + 20;
+  if (n < kL4 + kUdpHeader) return false;
+  const std::uint8_t* ip = d + kIp;
+  const std::size_t total = loadBe16(ip + 2);
+  // Ethertype IPv4, version 4 with IHL 5, a total length that covers the header, neither MF
+  // nor a fragment offset (DF may be set).
+  if (loadBe16(d + 12) != kEtherIpv4 || ip[0] != 0x45 || total < 20 ||
+      (loadBe16(ip + 6) & 0x3FFF) != 0) {
+    return false;
+  }
+  const std::uint8_t proto = ip[9];
+  const std::uint8_t* t = ip + 20;
+  const std::size_t avail = std::min(n, kIp + total) - kL4;  // >= 0: n >= kL4, total >= 20
+  const std::size_t l4_wire = total - 20;
+  std::size_t hdr = kUdpHeader;
+  std::uint8_t tcp_flags = 0;
+  if (proto == ipproto::kUdp) {
+    if (avail < kUdpHeader) return false;
+  } else if (proto == ipproto::kTcp) {
+    if (avail < kTcpMinHeader) return false;
+    hdr = static_cast<std::size_t>(t[12] >> 4) * 4;
+    if (hdr < kTcpMinHeader || hdr > l4_wire) return false;
+    tcp_flags = t[13];
+  } else {
+    return false;
+  }
+  // Every field, each once (a new PacketSummary field must be set here too: the size check
+  // is a reminder, the fast-path test compares every field with the general path).
+  static_assert(sizeof(PacketSummary) == 80, "decodeEthernetIpv4Fast() must set every field");
+  const std::size_t skip = std::min(hdr, avail);
+  out.ts_ns = ts_ns;
+  out.src = IpAddress::fromV4Bytes(ip + 12);
+  out.dst = IpAddress::fromV4Bytes(ip + 16);
+  out.ip_bytes = total;
+  out.frag_id = loadBe16(ip + 4);
+  out.packets = 1;
+  out.src_port = loadBe16(t);
+  out.dst_port = loadBe16(t + 2);
+  out.ip_proto = proto;
+  out.flags = pktflag::kHasPorts;
+  out.tcp_flags = tcp_flags;
+  out.payload_len = static_cast<std::uint16_t>(avail - skip);  // avail < total <= 65535
+  out.payload_wire_len = static_cast<std::uint16_t>(l4_wire - hdr);
+  out.payload = t + skip;
+  return true;
+}
+
 }  // namespace
 
 DecodeStatus decodeFrame(std::uint32_t lt, ByteSpan frame, std::uint32_t origlen,
                          std::int64_t ts_ns, PacketSummary& out) noexcept {
+  if (lt == linktype::kEthernet && decodeEthernetIpv4Fast(frame.data(), frame.size(), ts_ns, out)) {
+    return DecodeStatus::Ok;
+  }
+  return detail::decodeFrameGeneral(lt, frame, origlen, ts_ns, out);
+}
+
+namespace detail {
+
+DecodeStatus decodeFrameGeneral(std::uint32_t lt, ByteSpan frame, std::uint32_t origlen,
+                                std::int64_t ts_ns, PacketSummary& out) noexcept {
   out = PacketSummary{};
   out.ts_ns = ts_ns;
   const std::uint8_t* d = frame.data();
@@ -266,6 +336,8 @@ DecodeStatus decodeFrame(std::uint32_t lt, ByteSpan frame, std::uint32_t origlen
   out.payload_wire_len = clamp16(l4_wire - hdr);
   return DecodeStatus::Ok;
 }
+
+}  // namespace detail
 
 bool isSupportedLinkType(std::uint32_t lt) noexcept {
   switch (lt) {

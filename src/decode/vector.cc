@@ -7,6 +7,7 @@
 // ephemeral-port rule demands an exact packet shape.
 #include "decode/vector.h"
 
+#include <array>
 #include <charconv>
 #include <cstddef>
 #include <cstring>
@@ -47,51 +48,63 @@ constexpr VectorInfo kVectors[] = {
 };
 static_assert(std::size(kVectors) == static_cast<std::size_t>(Vector::kCount));
 
-// The vector whose well-known service port is `port` (None if none). A switch compiles to a
-// small jump table / binary search; no 64 K lookup table to pollute the cache.
-constexpr Vector vectorForPort(std::uint16_t port) noexcept {
-  switch (port) {
-    case 11211:
-      return Vector::Memcached;
-    case 53:
-      return Vector::Dns;
-    case 123:
-      return Vector::Ntp;
-    case 1900:
-      return Vector::Ssdp;
-    case 389:
-      return Vector::Cldap;
-    case 19:
-      return Vector::Chargen;
-    case 161:
-      return Vector::Snmp;
-    case 137:
-      return Vector::Netbios;
-    case 111:
-      return Vector::Portmap;
-    case 520:
-      return Vector::Ripv1;
-    case 1434:
-      return Vector::Mssql;
-    case 3702:
-      return Vector::WsDiscovery;
-    case 3283:
-      return Vector::Arms;
-    case 5683:
-      return Vector::Coap;
-    case 10001:
-      return Vector::Ubiquiti;
-    case 17:
-      return Vector::Qotd;
-    case 69:
-      return Vector::Tftp;
-    default:
-      return Vector::None;
-  }
+// The vector whose well-known service port is `port` (None if none), from a 64-slot table
+// indexed by a multiplicative hash that is collision-free for the named vectors' ports (the
+// multiplier is searched at compile time): one load and one compare, where a switch would be
+// a chain of branches that mispredicts when floods of several vectors interleave.
+struct PortSlot {
+  std::uint16_t port = 0;  // 0 in an empty slot: port 0 is no vector either
+  Vector vector = Vector::None;
+};
+
+constexpr unsigned kPortHashBits = 6;
+constexpr std::size_t kPortSlots = std::size_t{1} << kPortHashBits;
+
+constexpr std::size_t portHash(std::uint16_t port, std::uint32_t mul) noexcept {
+  return static_cast<std::uint32_t>(port * mul) >> (32 - kPortHashBits);
 }
 
-// The switch and the name table must agree for every named vector.
-constexpr bool portTableConsistent() {
+constexpr bool portHashInjective(std::uint32_t mul) noexcept {
+  bool used[kPortSlots] = {};
+  for (std::size_t i = 1; i < static_cast<std::size_t>(Vector::GenericUdp); ++i) {
+    const std::size_t h = portHash(kVectors[i].port, mul);
+    if (used[h]) return false;
+    used[h] = true;
+  }
+  return true;
+}
+
+// Tries odd multipliers from a linear congruential sequence (neighbouring multipliers hash
+// alike, so stepping by 2 would barely move). About one in ten works for 17 ports in 64 slots.
+constexpr std::uint32_t findPortMultiplier() noexcept {
+  std::uint32_t mul = 0x9E3779B1u;
+  for (int tries = 0; tries < 1000; ++tries) {
+    if (portHashInjective(mul)) return mul;
+    mul = (mul * 0x5851F42Du + 0x14057B7Fu) | 1u;
+  }
+  return 0;
+}
+
+constexpr std::uint32_t kPortMultiplier = findPortMultiplier();
+static_assert(kPortMultiplier != 0, "no collision-free port hash: widen kPortHashBits");
+
+constexpr std::array<PortSlot, kPortSlots> makePortTable() noexcept {
+  std::array<PortSlot, kPortSlots> t{};
+  for (std::size_t i = 1; i < static_cast<std::size_t>(Vector::GenericUdp); ++i) {
+    t[portHash(kVectors[i].port, kPortMultiplier)] = {kVectors[i].port, static_cast<Vector>(i)};
+  }
+  return t;
+}
+
+constexpr std::array<PortSlot, kPortSlots> kPortTable = makePortTable();
+
+constexpr Vector vectorForPort(std::uint16_t port) noexcept {
+  const PortSlot& s = kPortTable[portHash(port, kPortMultiplier)];
+  return s.port == port ? s.vector : Vector::None;
+}
+
+// Every named vector is found by its port (no other port can be: a slot names one port).
+constexpr bool portTableConsistent() noexcept {
   for (std::size_t i = 1; i < static_cast<std::size_t>(Vector::GenericUdp); ++i) {
     if (vectorForPort(kVectors[i].port) != static_cast<Vector>(i)) return false;
   }
@@ -107,14 +120,29 @@ bool isTextByte(std::uint8_t c) noexcept {
   return (c >= 0x20 && c < 0x7F) || c == '\r' || c == '\n' || c == '\t';
 }
 
-// Character-generator and quote services answer with text: the first bytes must be printable.
+// True when all 16 bytes at p are text bytes (isTextByte), tested side by side.
+bool textBlock16(const std::uint8_t* p) noexcept {
+  using Block = std::uint8_t __attribute__((vector_size(16)));
+  Block c;
+  std::memcpy(&c, p, sizeof c);
+  const auto text = ((c - 0x20) < 0x5F) | (c == '\r') | (c == '\n') | (c == '\t');
+  std::uint64_t lanes[2];
+  static_assert(sizeof text == sizeof lanes);
+  std::memcpy(lanes, &text, sizeof lanes);
+  return (lanes[0] & lanes[1]) == ~std::uint64_t{0};
+}
+
+// Character-generator and quote services answer with text: the first bytes (up to 32) must
+// be printable. From 16 bytes on, two possibly overlapping 16-byte blocks cover them.
 bool looksLikeText(const std::uint8_t* p, std::size_t n) noexcept {
   if (n < 8) return false;
-  const std::size_t m = n < 32 ? n : 32;
-  for (std::size_t i = 0; i < m; ++i) {
-    if (!isTextByte(p[i])) return false;
+  if (n >= 16) {
+    const std::size_t m = n < 32 ? n : 32;
+    return textBlock16(p) && textBlock16(p + m - 16);
   }
-  return true;
+  bool text = true;
+  for (std::size_t i = 0; i < n; ++i) text &= isTextByte(p[i]);
+  return text;
 }
 
 // Reads one BER identifier + length at p[*off] expecting `tag`. On success *off is the first
@@ -262,6 +290,28 @@ std::uint8_t payloadEvidence(Vector v, const PacketSummary& pk) noexcept {
   }
 }
 
+bool isUdpWithPorts(const PacketSummary& p) noexcept {
+  return (p.ip_proto == ipproto::kUdp) & p.hasPorts();
+}
+
+// TFTP servers answer from a fresh ephemeral port (RFC 1350), so the port says nothing:
+// accept only a full 516-byte DATA block or a well-formed ERROR between two high ports,
+// never towards a known service port (that is a request to it, whatever its bytes).
+bool tftpFromEphemeralPort(const PacketSummary& p, Vector dst_vector) noexcept {
+  return p.src_port >= 1024 && p.dst_port >= 1024 && dst_vector == Vector::None &&
+         p.payload != nullptr && tftpServerPacket(p, p.payload, p.payload_len, /*exact=*/true);
+}
+
+// REQUIRES: p is UDP with ports; dst_vector == vectorForPort(p.dst_port).
+VectorMatch udpResponse(const PacketSummary& p, Vector dst_vector) noexcept {
+  const Vector v = vectorForPort(p.src_port);
+  if (v != Vector::None) return {v, payloadEvidence(v, p), p.src_port};
+  if (tftpFromEphemeralPort(p, dst_vector)) {
+    return {Vector::Tftp, evidence::kPayloadMatch, p.src_port};
+  }
+  return {};
+}
+
 }  // namespace
 
 const char* vectorName(Vector v) noexcept {
@@ -316,30 +366,19 @@ std::string vectorLabel(Vector v, std::uint16_t port) {
 }
 
 VectorMatch classifyResponse(const PacketSummary& p) noexcept {
-  VectorMatch m;
-  if (p.ip_proto != ipproto::kUdp || !p.hasPorts()) return m;
-  const Vector v = vectorForPort(p.src_port);
-  if (v != Vector::None) {
-    m.vector = v;
-    m.service_port = p.src_port;
-    m.evidence = payloadEvidence(v, p);
-    return m;
-  }
-  // TFTP servers answer from a fresh ephemeral port (RFC 1350), so the port says nothing:
-  // accept only a full 516-byte DATA block or a well-formed ERROR between two high ports,
-  // never towards a known service port (that is a request to it, whatever its bytes).
-  if (p.src_port >= 1024 && p.dst_port >= 1024 && vectorForPort(p.dst_port) == Vector::None &&
-      p.payload != nullptr && tftpServerPacket(p, p.payload, p.payload_len, /*exact=*/true)) {
-    m.vector = Vector::Tftp;
-    m.service_port = p.src_port;
-    m.evidence = evidence::kPayloadMatch;
-  }
-  return m;
+  if (!isUdpWithPorts(p)) return {};
+  return udpResponse(p, vectorForPort(p.dst_port));
 }
 
 Vector classifyRequest(const PacketSummary& p) noexcept {
-  if (p.ip_proto != ipproto::kUdp || !p.hasPorts()) return Vector::None;
+  if (!isUdpWithPorts(p)) return Vector::None;
   return vectorForPort(p.dst_port);
+}
+
+Classification classify(const PacketSummary& p) noexcept {
+  if (!isUdpWithPorts(p)) return {};
+  const Vector request = vectorForPort(p.dst_port);
+  return {udpResponse(p, request), request};
 }
 
 }  // namespace bw

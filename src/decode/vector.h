@@ -55,11 +55,14 @@ inline constexpr std::uint8_t kMemcachedText = 4;   // "STAT " / "VALUE " / "END
 inline constexpr std::uint8_t kNtpMonlist = 8;      // NTP mode 7 MON_GETLIST(_1) response
 }  // namespace evidence
 
+// Four bytes without padding, so it is returned in a register and read back without a
+// store-to-load forwarding stall.
 struct VectorMatch {
   Vector vector = Vector::None;
-  std::uint16_t service_port = 0;  // the reflector's source port (GenericUdp: that port)
   std::uint8_t evidence = 0;       // evidence:: bits
+  std::uint16_t service_port = 0;  // the reflector's source port (GenericUdp: that port)
 };
+static_assert(sizeof(VectorMatch) == 4);
 
 // Classifies a datagram as a reflected response of a known vector, by source port and (where
 // cheap) payload. Non-first fragments carry no ports: they return None and are attributed by
@@ -70,5 +73,15 @@ VectorMatch classifyResponse(const PacketSummary& p) noexcept;
 // Classifies a datagram as a request to a known amplification service (by destination port):
 // the direction scanners probe and legitimate clients query in.
 Vector classifyRequest(const PacketSummary& p) noexcept;
+
+// Both classifications of one datagram (alignas(8): returned in one register).
+struct alignas(8) Classification {
+  VectorMatch response;           // classifyResponse(p)
+  Vector request = Vector::None;  // classifyRequest(p)
+};
+
+// classifyResponse(p) and classifyRequest(p) in one call: the protocol is checked and each
+// port looked up once.
+Classification classify(const PacketSummary& p) noexcept;
 
 }  // namespace bw

@@ -67,6 +67,27 @@ TEST(MemcachedFrame, ResponseShape) {
   EXPECT_FALSE(looksLikeMemcachedResponse(bytes("STAT pid")));  // no frame header room
 }
 
+TEST(MemcachedFrame, ResponseKeywordsAtEveryBodyLength) {
+  // Bodies shorter than 8 bytes and from 8 bytes on take different compares: each keyword,
+  // cut and extended, on both sides.
+  const std::string hdr("\x00\x01\x00\x00\x00\x01\x00\x00", 8);
+  for (const std::string keyword : {"STAT ", "VALUE ", "END\r\n", "VERSION "}) {
+    for (std::size_t extra = 0; extra <= 10; ++extra) {
+      const std::string whole = keyword + std::string(extra, 'x');
+      EXPECT_TRUE(looksLikeMemcachedResponse(bytes(hdr + whole))) << whole;
+      // The keyword cut short, or with its last character changed, is no response.
+      EXPECT_FALSE(looksLikeMemcachedResponse(bytes(hdr + keyword.substr(0, keyword.size() - 1))))
+          << keyword;
+      std::string changed = whole;
+      changed[keyword.size() - 1] ^= 0x01;
+      EXPECT_FALSE(looksLikeMemcachedResponse(bytes(hdr + changed))) << changed;
+      changed = whole;
+      changed[0] = static_cast<char>(changed[0] | 0x20);  // lower case
+      EXPECT_FALSE(looksLikeMemcachedResponse(bytes(hdr + changed))) << changed;
+    }
+  }
+}
+
 TEST(RansomNote, The2018Demand) {
   const std::string demand = "Pay 50 XMR to " + std::string(kKnownAddress) + " or we will DDoS you";
   const std::string payload = memcachedValue(demand);

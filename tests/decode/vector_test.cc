@@ -350,6 +350,109 @@ TEST(ClassifyResponse, NotUdpOrNoPorts) {
   EXPECT_EQ(classifyResponse(udpDatagram(27015, 50000, Bytes(100, 1)).s).vector, Vector::None);
 }
 
+TEST(ClassifyResponse, TextServicesCheckTheFirst32Bytes) {
+  // Chargen/QOTD need 8+ bytes, and each of the first 32 (or all, if fewer) must be text.
+  for (std::size_t n = 0; n <= 48; ++n) {
+    Bytes text(n);
+    for (std::size_t i = 0; i < n; ++i) text[i] = static_cast<std::uint8_t>(' ' + (i * 7) % 95);
+    if (n > 3) text[3] = '\r';
+    if (n > 17) text[17] = '\n';
+    if (n > 30) text[30] = '\t';
+    const std::uint8_t clean = n >= 8 ? evidence::kPayloadMatch : evidence::kPortOnly;
+    EXPECT_EQ(classifyResponse(udpDatagram(19, 40000, text).s).evidence, clean) << n;
+    for (std::size_t bad_at = 0; bad_at < n; ++bad_at) {
+      for (std::uint8_t bad : {0x00, 0x08, 0x0B, 0x1F, 0x7F, 0x80, 0xFF}) {
+        Bytes b = text;
+        b[bad_at] = bad;
+        const std::uint8_t want = bad_at < 32 ? evidence::kPortOnly : clean;
+        EXPECT_EQ(classifyResponse(udpDatagram(17, 40000, b).s).evidence, want)
+            << "length " << n << ", byte " << int{bad} << " at " << bad_at;
+      }
+    }
+  }
+}
+
+TEST(ClassifyRequest, OnlyServicePortsNameAVector) {
+  // Every destination port: the named vectors' own ports and nothing else.
+  PacketSummary s;
+  s.ip_proto = ipproto::kUdp;
+  s.flags = pktflag::kHasPorts;
+  std::size_t named = 0;
+  for (std::uint32_t port = 0; port <= 0xFFFF; ++port) {
+    s.dst_port = static_cast<std::uint16_t>(port);
+    const Vector v = classifyRequest(s);
+    if (v == Vector::None) continue;
+    ++named;
+    EXPECT_EQ(vectorServicePort(v), port) << vectorName(v);
+  }
+  EXPECT_EQ(named, static_cast<std::size_t>(Vector::GenericUdp) - 1);
+}
+
+TEST(Classify, SameAsResponseAndRequestApart) {
+  std::vector<Bytes> payloads = {kMemcachedStats,
+                                 kDnsResponse,
+                                 kDnsQuery,
+                                 ntpMode7(true, 42),
+                                 ntpClient(),
+                                 kSsdpResponse,
+                                 kSsdpSearch,
+                                 kCldapResponse,
+                                 kSnmpResponse,
+                                 kSnmpGetBulk,
+                                 kChargen,
+                                 kQotd,
+                                 kPortmapReply,
+                                 kRipv1Response,
+                                 mssqlResponse(),
+                                 kWsDiscovery,
+                                 kCoapContent,
+                                 kCoapGet,
+                                 ubiquitiResponse(),
+                                 tftpData(7, 512),
+                                 tftpError(1, "File not found"),
+                                 Bytes{},
+                                 Bytes(100, 0x80)};
+  const std::uint16_t ports[] = {11211, 53,  123,  1900, 389,  19,    161,   137,
+                                 111,   520, 1434, 3702, 3283, 5683,  10001, 17,
+                                 69,    0,   1023, 1024, 3074, 27015, 40000, 65535};
+  std::size_t responses = 0;
+  std::size_t requests = 0;
+  for (const Bytes& payload : payloads) {
+    for (std::uint16_t sport : ports) {
+      for (std::uint16_t dport : ports) {
+        for (std::size_t snap : {std::size_t{0}, std::size_t{60}}) {
+          const Datagram d = udpDatagram(sport, dport, payload, snap);
+          const VectorMatch m = classifyResponse(d.s);
+          const Vector req = classifyRequest(d.s);
+          const Classification c = classify(d.s);
+          EXPECT_EQ(c.response.vector, m.vector) << sport << " -> " << dport;
+          EXPECT_EQ(c.response.service_port, m.service_port) << sport << " -> " << dport;
+          EXPECT_EQ(c.response.evidence, m.evidence) << sport << " -> " << dport;
+          EXPECT_EQ(c.request, req) << sport << " -> " << dport;
+          responses += m.vector != Vector::None;
+          requests += req != Vector::None;
+        }
+      }
+    }
+  }
+  EXPECT_GT(responses, 1000u);
+  EXPECT_GT(requests, 1000u);
+  // Not UDP, or no ports: nothing either way.
+  PacketSummary s;
+  s.ip_proto = ipproto::kTcp;
+  s.flags = pktflag::kHasPorts;
+  s.src_port = 53;
+  s.dst_port = 53;
+  Classification c = classify(s);
+  EXPECT_EQ(c.response.vector, Vector::None);
+  EXPECT_EQ(c.request, Vector::None);
+  s.ip_proto = ipproto::kUdp;
+  s.flags = pktflag::kFragment;
+  c = classify(s);
+  EXPECT_EQ(c.response.vector, Vector::None);
+  EXPECT_EQ(c.request, Vector::None);
+}
+
 TEST(VectorNames, RoundTripAndPorts) {
   std::set<std::string> names;
   for (int i = 1; i < static_cast<int>(Vector::kCount); ++i) {
