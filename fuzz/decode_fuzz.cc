@@ -3,7 +3,8 @@
 // Input: the first byte picks one of the supported link types, the rest is the frame. The
 // on-wire length is derived from the frame so TSO/jumbogram paths (length 0 in the header)
 // are reached too. Every payload byte the summary points at is read, so a bad pointer or
-// length shows up under ASan.
+// length shows up under ASan. decodeFrame()'s fast path must agree with the general decoder
+// field by field, and classify() with the two separate classifiers.
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -11,6 +12,7 @@
 #include "capture/frame.h"
 #include "decode/memcached.h"
 #include "decode/packet.h"
+#include "decode/packet_internal.h"
 #include "decode/vector.h"
 
 namespace {
@@ -34,7 +36,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bw::DecodeStatus st = bw::decodeFrame(lt, frame, origlen, 1, s);
   if (static_cast<int>(st) >= static_cast<int>(bw::DecodeStatus::kCount)) __builtin_trap();
   if (bw::decodeStatusName(st) == nullptr) __builtin_trap();
+  bw::PacketSummary g;
+  if (bw::detail::decodeFrameGeneral(lt, frame, origlen, 1, g) != st) __builtin_trap();
   if (st != bw::DecodeStatus::Ok) return 0;
+  if (g.ts_ns != s.ts_ns || !(g.src == s.src) || !(g.dst == s.dst) || g.ip_bytes != s.ip_bytes ||
+      g.frag_id != s.frag_id || g.packets != s.packets || g.src_port != s.src_port ||
+      g.dst_port != s.dst_port || g.ip_proto != s.ip_proto || g.flags != s.flags ||
+      g.tcp_flags != s.tcp_flags || g.payload_len != s.payload_len ||
+      g.payload_wire_len != s.payload_wire_len || g.payload != s.payload) {
+    __builtin_trap();
+  }
 
   // Invariants the rest of the pipeline relies on.
   if (s.payload == nullptr || s.payload < frame.data() ||
@@ -52,6 +63,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bw::Vector req = bw::classifyRequest(s);
   if (req != bw::Vector::None && !s.hasPorts()) __builtin_trap();
   sink = sink + static_cast<std::uint8_t>(m.evidence) + static_cast<std::uint8_t>(req);
+  const bw::Classification c = bw::classify(s);
+  if (c.response.vector != m.vector || c.response.evidence != m.evidence ||
+      c.response.service_port != m.service_port || c.request != req) {
+    __builtin_trap();
+  }
   if (m.vector == bw::Vector::Memcached) (void)bw::findRansomNote(s.payloadSpan());
   (void)sink;
   return 0;

@@ -310,8 +310,9 @@ class Engine::Impl {
     q.keyed = false;
     q.slot_hint = kNone;
     if (p.ip_proto != ipproto::kUdp || !p.hasPorts() || p.isNonFirstFragment()) return;
-    q.match = classifyResponse(p);
-    q.request = classifyRequest(p);
+    const Classification c = classify(p);
+    q.match = c.response;
+    q.request = c.request;
     if (q.match.vector == Vector::None) {
       q.key_vector = Vector::GenericUdp;
       q.key_port = p.src_port;
