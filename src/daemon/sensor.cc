@@ -126,6 +126,10 @@ struct ActiveAttack {
   std::uint64_t last_packets = 0;
   std::uint64_t last_bytes = 0;
   double last_event_wall = 0;
+  // The newest series point, whole for its second even when part of it was already written
+  // (the store and the API replace a second's point, they do not add to it).
+  SeriesPoint tail;
+  bool has_tail = false;
   std::vector<SeriesPoint> unsent;  // series points not yet written to the store
 };
 
@@ -289,15 +293,21 @@ struct Sensor::Impl {
     p.pps = static_cast<double>(p.packets) / dt;
     p.bps = static_cast<double>(p.bytes) * 8 / dt;
     p.reflectors = r.reflectors;
-    if (!a.unsent.empty() && a.unsent.back().t == p.t) {
-      SeriesPoint& q = a.unsent.back();
+    if (a.has_tail && a.tail.t == p.t) {
+      SeriesPoint& q = a.tail;
       q.packets += p.packets;
       q.bytes += p.bytes;
       q.pps = std::max(q.pps, p.pps);
       q.bps = std::max(q.bps, p.bps);
       q.reflectors = p.reflectors;
     } else {
-      a.unsent.push_back(p);
+      a.tail = p;
+      a.has_tail = true;
+    }
+    if (!a.unsent.empty() && a.unsent.back().t == a.tail.t) {
+      a.unsent.back() = a.tail;
+    } else {
+      a.unsent.push_back(a.tail);
     }
     a.last_point_ns = r.end_ns;
     a.last_packets = r.packets;
