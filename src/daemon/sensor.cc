@@ -69,7 +69,8 @@ constexpr std::size_t kBatchMax = 256;
 // The packet clock trails the wall clock by at most this (ring retire timeout + queueing)
 // before idle time is counted.
 constexpr std::int64_t kRealtimeSlackNs = 300'000'000;
-// NetFlow/IPFIX: an exporter's datagrams for a record ending at T arrive by T + this.
+// NetFlow/IPFIX: an exporter's datagrams for a record ending at T arrive by T + this; with no
+// records for this long the exporters are quiet.
 constexpr std::int64_t kExportSlackNs = 2'000'000'000;
 constexpr std::size_t kRecentEnded = 256;
 constexpr std::size_t kMaxSeriesInMemory = 3600;
@@ -564,12 +565,21 @@ struct Sensor::Impl {
         if (batch->items.size() >= kBatchMax) flush(INT64_MIN);
       }
     });
+    // When records last arrived (wall clock), and the exporters' clock then.
+    std::int64_t input_wall_ns = 0;
+    std::int64_t input_clock_ns = INT64_MIN;
     const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> datagrams) {
+      bool any = false;
       for (const ReceivedDatagram& d : datagrams) {
         records.clear();
         decoder.decode(d.from, d.data, d.received_ns, records);
         for (const FlowRecord& r : records) feed.add(r);
+        any |= !records.empty();
         feed.release();
+      }
+      if (any) {
+        input_wall_ns = wallNowNs();
+        input_clock_ns = feed.clock();
       }
       // sFlow samples point into the datagrams: copy them before the buffers are reused.
       flush(INT64_MIN);
@@ -592,8 +602,15 @@ struct Sensor::Impl {
       if (Clock::now() < next_tick) continue;
       next_tick = Clock::now() + std::chrono::milliseconds(500);
       if (w.lane != 0) {
-        // An exporter gone quiet must not freeze this lane's clock (attacks would never end).
-        feed.advanceTo(wallNowNs() - kExportSlackNs);
+        // Exporters gone quiet must not freeze this lane's clock (attacks would never end):
+        // once nothing has come for the slack, it runs on at the wall clock's pace from where
+        // the records left it. Never to the wall clock itself: records may describe the past
+        // (a replayed capture, an exporter's clock behind), and a jump would end their attacks
+        // between two datagrams.
+        const std::int64_t quiet_ns = wallNowNs() - input_wall_ns;
+        if (input_clock_ns != INT64_MIN && quiet_ns > kExportSlackNs) {
+          feed.advanceTo(input_clock_ns + (quiet_ns - kExportSlackNs));
+        }
         flush(feed.watermark());
       }
       publishStats();

@@ -65,6 +65,10 @@ class FlowFeed {
     return newest_end_ns_ == INT64_MIN ? INT64_MIN : newest_end_ns_ - stats_.holdback_ns;
   }
 
+  // The newest record end seen (or passed to advanceTo()): the exporters' clock; INT64_MIN
+  // before the first record.
+  std::int64_t clock() const noexcept { return newest_end_ns_; }
+
   const FlowFeedStats& stats() const noexcept { return stats_; }
 
  private:

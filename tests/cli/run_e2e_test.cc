@@ -471,7 +471,10 @@ TEST(RunLive, FullDiskForTheStoreIsReportedAndDetectionGoesOn) {
 
 // NetFlow v9 from softflowd reading the flood's capture, exported over loopback to the
 // sensor's collector. Records describe the past, so their attack is declared on the records'
-// clock: same victim, vector, packets, and an end once the exporter's records run out.
+// clock: same victim, vector, packets, and an end once the exporter's records run out. The
+// export is relayed with a pause of 1.5 s halfway (longer than the collector's 0.5 s tick,
+// shorter than the 2 s export slack): the lane's clock must not run ahead in it, or the attack
+// would end with the first half of its packets.
 TEST(RunFlows, SoftflowdNetflowExportIsDeclaredAndEnded) {
   if (!haveTool("softflowd")) GTEST_SKIP() << "softflowd not installed";
   const Flood& f = flood();
@@ -491,12 +494,38 @@ TEST(RunFlows, SoftflowdNetflowExportIsDeclaredAndEnded) {
                  "--events", dir.file("events.jsonl"), "--no-store", "--no-api"},
                 nullptr);
   ASSERT_TRUE(sensor.waitReady()) << sensor.log();
-  RunResult sf = runCommand({"sh", "-c",
-                             "timeout -s TERM 4 softflowd -d -a -r " + f.pcap +
-                                 " -v 9 -n 127.0.0.1:" + std::to_string(port) +
-                                 " -t maxlife=10 -t expint=1 -c none -p " + dir.file("sf.pid") +
-                                 " >/dev/null 2>&1; true"});
-  std::optional<json> ended = waitEvent(dir.file("events.jsonl"), "attack_ended", 10s);
+  // Collects softflowd's datagrams (bounded in count, and in time by softflowd's timeout),
+  // then relays them to the sensor in two halves.
+  const char* relay = R"(
+import socket, subprocess, sys, time
+pcap, pidfile, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rx.bind(("127.0.0.1", 0))
+rx.settimeout(0.5)
+sf = subprocess.Popen(["timeout", "-s", "TERM", "4", "softflowd", "-d", "-a", "-r", pcap, "-v", "9",
+                       "-n", "127.0.0.1:%d" % rx.getsockname()[1], "-t", "maxlife=10",
+                       "-t", "expint=1", "-c", "none", "-p", pidfile],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+got = []
+while len(got) < 100000:
+    try:
+        got.append(rx.recv(65535))
+    except socket.timeout:
+        if sf.poll() is not None:
+            break
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i, d in enumerate(got):
+    if i == len(got) // 2:
+        time.sleep(1.5)
+    tx.sendto(d, ("127.0.0.1", port))
+print(len(got))
+)";
+  RunResult sf =
+      runCommand({"python3", "-c", relay, f.pcap, dir.file("sf.pid"), std::to_string(port)});
+  ASSERT_EQ(sf.status, 0) << sf.err;
+  ASSERT_GE(std::stoi(sf.out), 2) << "softflowd exported too little to split";
+  // Quiet for the 2 s export slack, then the 5 s end_quiet_s on the records' clock.
+  std::optional<json> ended = waitEvent(dir.file("events.jsonl"), "attack_ended", 20s);
   ASSERT_TRUE(ended) << sensor.log();
   const json& a = (*ended)["attack"];
   const json& expected = f.truth.at("attacks").at(0);
