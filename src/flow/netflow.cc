@@ -12,6 +12,7 @@
 #include <deque>
 #include <unordered_map>
 
+#include "core/saturate.h"
 #include "flow/netflow_template.h"
 
 namespace bw {
@@ -46,18 +47,6 @@ constexpr std::size_t kMaxSamplers = 32;
 
 inline void count(FlowDecoderStats& s, FlowIssue i) noexcept {
   ++s.issues[static_cast<std::size_t>(i)];
-}
-
-inline std::int64_t satAdd(std::int64_t a, std::int64_t b) noexcept {
-  std::int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-  return r;
-}
-
-inline std::uint64_t satMul(std::uint64_t a, std::uint64_t b) noexcept {
-  std::uint64_t r;
-  if (__builtin_mul_overflow(a, b, &r)) return UINT64_MAX;
-  return r;
 }
 
 // True when `now` is more than `span` after `then` (no overflow whatever the values).
@@ -417,7 +406,7 @@ void NetflowDecoder::Impl::storeTemplate(Session& s, std::uint16_t id, std::int6
                                          FlowDecoderStats& stats) {
   const auto it = s.templates.find(id);
   if (it != s.templates.end()) {
-    it->second.compiled = std::move(compiled_);
+    std::swap(it->second.compiled, compiled_);  // compiled_ keeps the old one's memory
     it->second.refreshed_ns = now;
     return;
   }
@@ -586,7 +575,7 @@ std::uint32_t NetflowDecoder::Impl::walkRecords(const CompiledTemplate& t, const
   if (!t.variable) {
     const std::size_t len = t.min_length;
     while (static_cast<std::size_t>(end - p) >= len) {
-      for (const FieldStep* s = steps; s != steps_end; ++s) applyStep(*s, p, f);
+      applyFixed(t.fixed, p, f);
       sink(f);
       p += len;
       ++n;

@@ -3,6 +3,7 @@
 #include "flow/netflow_template.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 namespace bw {
@@ -201,11 +202,85 @@ bool lengthFits(FieldOp op, std::uint16_t length) {
   }
 }
 
+// The RecordFields value a step fills: the start (and end) time ops share one.
+FieldOp valueOf(FieldOp op) {
+  switch (op) {
+    case FieldOp::StartMillis:
+    case FieldOp::StartNtp:
+      return FieldOp::StartSeconds;
+    case FieldOp::EndMillis:
+    case FieldOp::EndNtp:
+      return FieldOp::EndSeconds;
+    default:
+      return op;
+  }
+}
+
+FixedField* namedField(FixedLayout& l, FieldOp op) {
+  switch (op) {
+    case FieldOp::SrcV4:
+      return &l.src4;
+    case FieldOp::DstV4:
+      return &l.dst4;
+    case FieldOp::SrcV6:
+      return &l.src6;
+    case FieldOp::DstV6:
+      return &l.dst6;
+    case FieldOp::SrcPort:
+      return &l.src_port;
+    case FieldOp::DstPort:
+      return &l.dst_port;
+    case FieldOp::Proto:
+      return &l.proto;
+    case FieldOp::TcpFlags:
+      return &l.tcp_flags;
+    case FieldOp::Bytes:
+      return &l.bytes;
+    case FieldOp::Packets:
+      return &l.packets;
+    case FieldOp::InIf:
+      return &l.in_if;
+    case FieldOp::OutIf:
+      return &l.out_if;
+    case FieldOp::StartUptime:
+      return &l.start_uptime;
+    case FieldOp::EndUptime:
+      return &l.end_uptime;
+    default:
+      return nullptr;
+  }
+}
+
+// Keeps, for each value, the last step that fills it (the one reading in order leaves), and
+// sorts the survivors into named fields and the rest.
+void buildFixedLayout(const std::vector<FieldStep>& steps, FixedLayout& l) {
+  std::array<std::size_t, static_cast<std::size_t>(FieldOp::kCount)> last{};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    last[static_cast<std::size_t>(valueOf(steps[i].op))] = i;
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const FieldStep& s = steps[i];
+    if (last[static_cast<std::size_t>(valueOf(s.op))] != i) continue;  // filled again later
+    if (FixedField* f = namedField(l, s.op)) {
+      *f = FixedField{s.offset, s.length};
+    } else {
+      l.other.push_back(s);
+    }
+  }
+}
+
 }  // namespace
 
 CompileResult compileTemplate(std::span<const FieldSpec> fields, TemplateKind kind,
                               CompiledTemplate& out) {
+  // Reset, keeping the vectors' memory: templates are refreshed every few datagrams.
+  std::vector<FieldStep> steps = std::move(out.steps);
+  std::vector<FieldStep> other = std::move(out.fixed.other);
   out = CompiledTemplate{};
+  steps.clear();
+  other.clear();
+  out.steps = std::move(steps);
+  out.fixed.other = std::move(other);
   out.options = kind == TemplateKind::V9Options || kind == TemplateKind::IpfixOptions;
   out.field_count = static_cast<std::uint16_t>(fields.size());
   const bool ipfix = kind == TemplateKind::Ipfix || kind == TemplateKind::IpfixOptions;
@@ -246,6 +321,7 @@ CompileResult compileTemplate(std::span<const FieldSpec> fields, TemplateKind ki
   out.tail_length = segment;
   out.min_length = total;
   if (total == 0) return CompileResult::BadTemplate;  // records of no bytes never end
+  if (!out.variable) buildFixedLayout(out.steps, out.fixed);
   return CompileResult::Ok;
 }
 

@@ -12,6 +12,12 @@
 // reverse counters (enterprise 29305) get their own ops, NetFlow v9 scope fields map to
 // scope ops (their type numbers collide with element ids). `have` records which ops a record
 // carries, so the code after the loop branches on template constants only.
+//
+// Templates without variable-length fields (nearly all) also get a FixedLayout: the fields
+// most templates carry at fixed offsets, read by straight-line code whose branches depend on
+// the template only, so a set's records do not pay an unpredictable jump per field. Where
+// two fields would fill the same value (a start time in seconds and in milliseconds), only
+// the later one is kept, which is what reading them in order would leave.
 // Thread-safety: plain values; compileTemplate() is a pure function.
 #pragma once
 
@@ -86,8 +92,23 @@ struct FieldStep {
 
 enum class TemplateKind : std::uint8_t { V9, V9Options, Ipfix, IpfixOptions };
 
+// A field at a fixed offset of the record; length 0: the template does not carry it.
+struct FixedField {
+  std::uint16_t offset = 0;
+  std::uint16_t length = 0;
+};
+
+// The record layout of a template without variable-length fields. Every value is filled by
+// at most one of the named fields and `other` steps together.
+struct FixedLayout {
+  FixedField src4, dst4, src6, dst6, src_port, dst_port, proto, tcp_flags, bytes, packets, in_if,
+      out_if, start_uptime, end_uptime;
+  std::vector<FieldStep> other;  // the rarer fields, in template order
+};
+
 struct CompiledTemplate {
   std::vector<FieldStep> steps;
+  FixedLayout fixed;              // when !variable
   std::uint64_t have = 0;         // haveBit() of every op the record carries
   std::uint32_t min_length = 0;   // record bytes with every variable-length field empty
   std::uint32_t tail_length = 0;  // fixed bytes after the last VarLen field (all: no VarLen)
@@ -278,6 +299,28 @@ inline std::int64_t ntpToNs(std::uint64_t ntp) noexcept {
     case FieldOp::kCount:
       break;
   }
+}
+
+// Reads a fixed-length record at `base` as the template's steps would.
+// REQUIRES: the template is not variable and the record's min_length bytes are readable.
+[[gnu::always_inline]] inline void applyFixed(const FixedLayout& l, const std::uint8_t* base,
+                                              RecordFields& f) noexcept {
+  const auto uint = [base](const FixedField& x) { return readUint(base + x.offset, x.length); };
+  if (l.src4.length) f.src4 = IpAddress::fromV4Bytes(base + l.src4.offset);
+  if (l.dst4.length) f.dst4 = IpAddress::fromV4Bytes(base + l.dst4.offset);
+  if (l.src6.length) f.src6 = IpAddress::fromV6Bytes(base + l.src6.offset);
+  if (l.dst6.length) f.dst6 = IpAddress::fromV6Bytes(base + l.dst6.offset);
+  if (l.src_port.length) f.src_port = static_cast<std::uint16_t>(uint(l.src_port));
+  if (l.dst_port.length) f.dst_port = static_cast<std::uint16_t>(uint(l.dst_port));
+  if (l.proto.length) f.proto = static_cast<std::uint8_t>(uint(l.proto));
+  if (l.tcp_flags.length) f.tcp_flags = static_cast<std::uint8_t>(uint(l.tcp_flags));
+  if (l.bytes.length) f.bytes = uint(l.bytes);
+  if (l.packets.length) f.packets = uint(l.packets);
+  if (l.in_if.length) f.in_if = static_cast<std::uint32_t>(uint(l.in_if));
+  if (l.out_if.length) f.out_if = static_cast<std::uint32_t>(uint(l.out_if));
+  if (l.start_uptime.length) f.start_uptime_ms = static_cast<std::uint32_t>(uint(l.start_uptime));
+  if (l.end_uptime.length) f.end_uptime_ms = static_cast<std::uint32_t>(uint(l.end_uptime));
+  for (const FieldStep& s : l.other) applyStep(s, base, f);
 }
 
 // The sampling rate (1 in N) the record's own sampling fields describe, 0 when they describe

@@ -432,6 +432,42 @@ TEST(Ipfix, DeltaCountersWinOverTotals) {
   EXPECT_EQ(out[0].exported_bytes, 17u);
 }
 
+// A field repeated, or two encodings of one time: the record holds the later field's value,
+// whatever the order of the fields, for fixed and variable-length templates alike.
+TEST(Ipfix, RepeatedFieldsTakeTheLaterValue) {
+  const std::int64_t t0 = 1'700'000'000 * kSec;
+  for (const bool variable : {false, true}) {
+    FlowDecoder d;
+    std::vector<FlowRecord> out;
+    std::vector<Field> fields = {{ie::kDstV4, 4},   {ie::kStartMs, 8},  {ie::kSrcV4, 4},
+                                 {ie::kDstV4, 4},   {ie::kStartSec, 4}, {ie::kPackets, 4},
+                                 {ie::kEndSec, 4},  {ie::kEndMs, 8},    {ie::kPackets, 2},
+                                 {ie::kDstPort, 2}, {ie::kProto, 1},    {ie::kDstPort, 2}};
+    if (variable) fields.push_back({ie::kInterfaceName, 0xFFFF});
+    Bytes rec;
+    rec.ip("10.0.0.9")
+        .u64(1'700'000'000'500)
+        .ip("10.0.0.1")
+        .ip("10.0.0.2")
+        .u32(1'700'000'000)
+        .u32(111)
+        .u32(1'700'000'004)
+        .u64(1'700'000'003'250)
+        .u16(7)
+        .u16(80)
+        .u8(17)
+        .u16(53);
+    if (variable) rec.u8(3).str("et0");
+    send(d, ipfix().templ(1027, fields).data(1027, rec), out);
+    ASSERT_EQ(out.size(), 1u) << variable;
+    EXPECT_EQ(out[0].summary.dst, addr("10.0.0.2"));
+    EXPECT_EQ(out[0].summary.ts_ns, t0);          // seconds after milliseconds
+    EXPECT_EQ(out[0].last_ns, t0 + 3'250 * kMs);  // milliseconds after seconds
+    EXPECT_EQ(out[0].exported_packets, 7u);
+    EXPECT_EQ(out[0].summary.dst_port, 53);
+  }
+}
+
 TEST(Ipfix, SequenceCountsDataRecords) {
   FlowDecoder d;
   std::vector<FlowRecord> out;
