@@ -3,7 +3,8 @@
 # Breakwater's collector (`breakwater analyze --listen`), nfdump's nfcapd and pmacct's
 # nfacctd. For each collector and rate: datagrams sent, delivered, dropped by the socket
 # (UdpRcvbufErrors), records the collector accounted, its CPU seconds, and CPU seconds per
-# million records. Also the offline decode rate of `breakwater analyze` on the same capture.
+# million records, and the 1-minute load average when the run started (the machine should be
+# otherwise idle). Also the offline decode rate of `breakwater analyze` on the same capture.
 #
 # Usage: bench/flow_collector.sh [WORKDIR [BREAKWATER [UDP_REPLAY]]]
 #   WORKDIR     corpus and results (default /tmp/bw-flowbench)
@@ -81,7 +82,8 @@ cpu_of() {  # utime+stime ticks of a process and its children
 }
 
 run_one() {  # collector rate
-  local col=$1 rate=$2 dir pid records
+  local col=$1 rate=$2 dir pid records load
+  load=$(cut -d' ' -f1 /proc/loadavg)  # other work skews every figure: recorded with them
   dir=$(mktemp -d "$work/run.XXXX")
   case $col in
     breakwater)
@@ -141,8 +143,8 @@ EOC
   esac
   local per_m
   per_m=$(awk -v c="$cpu" -v r="${records%% *}" 'BEGIN{ if (r>0) printf "%.3f", c/(r/1e6); else print "-"}')
-  printf "%-10s rate=%-7s sent=%-8s delivered=%-8s drops=%-7s records=%-12s cpu=%ss cpu_per_M_records=%s\n" \
-    "$col" "$rate" "$sent" "$delivered" "$drops" "$records" "$cpu" "$per_m" | tee -a "$work/results/summary.txt"
+  printf "%-10s rate=%-7s sent=%-8s delivered=%-8s drops=%-7s records=%-12s cpu=%ss cpu_per_M_records=%s load=%s\n" \
+    "$col" "$rate" "$sent" "$delivered" "$drops" "$records" "$cpu" "$per_m" "$load" | tee -a "$work/results/summary.txt"
   rm -rf "$dir"
 }
 

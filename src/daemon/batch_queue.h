@@ -18,6 +18,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "decode/packet.h"
@@ -31,40 +32,62 @@ inline constexpr std::size_t kQueueBatches = 1024;
 // few dozen; memcached responses are kept whole (up to one datagram) for ransom notes.
 inline constexpr std::size_t kPayloadKeep = 256;
 inline constexpr std::size_t kPayloadKeepMemcached = 1500;
+// Payload arena a recycled batch keeps (a batch of full-size payload prefixes).
+inline constexpr std::size_t kKeepArenaBytes = 64 << 10;
 
 // A batch of summaries on its way to the engine, with copies of their payload prefixes.
 struct Batch {
+  // Where the payload of items[index] was copied in the arena.
+  struct Kept {
+    std::uint32_t index;
+    std::uint32_t offset;
+  };
+
   int lane = 0;
   std::int64_t advance_ns = INT64_MIN;  // the producer's clock reached this (flow lane)
   std::vector<PacketSummary> items;
-  std::vector<std::uint32_t> offsets;  // payload offset in arena, per item
+  std::vector<Kept> kept;  // items with payload bytes, in item order
   std::vector<std::uint8_t> arena;
 
   void clear() {
     lane = 0;
     advance_ns = INT64_MIN;
     items.clear();
-    offsets.clear();
+    kept.clear();
     arena.clear();
   }
   void add(const PacketSummary& p) {
     items.push_back(p);
+    keepPayload(items.size() - 1);
+  }
+  // The same as add() for each of `ps` in turn. Summaries without payload (flow records)
+  // cost one copy and nothing else.
+  void addAll(std::span<const PacketSummary> ps) {
+    const std::size_t first = items.size();
+    items.insert(items.end(), ps.begin(), ps.end());
+    for (std::size_t i = first; i < items.size(); ++i) {
+      if (items[i].payload != nullptr || items[i].payload_len != 0) keepPayload(i);
+    }
+  }
+  // Points the payloads at the arena; the arena must not grow afterwards.
+  void seal() {
+    for (const Kept& k : kept) items[k.index].payload = arena.data() + k.offset;
+  }
+
+ private:
+  // Copies the payload prefix of items[i] to the arena; the item keeps the copy's length.
+  void keepPayload(std::size_t i) {
+    PacketSummary& p = items[i];
     std::size_t keep = 0;
     if (p.payload != nullptr && p.payload_len > 0) {
       std::size_t limit =
           p.hasPorts() && p.src_port == 11211 ? kPayloadKeepMemcached : kPayloadKeep;
       keep = std::min<std::size_t>(p.payload_len, limit);
+      kept.push_back(Kept{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(arena.size())});
+      arena.insert(arena.end(), p.payload, p.payload + keep);
     }
-    offsets.push_back(static_cast<std::uint32_t>(arena.size()));
-    if (keep > 0) arena.insert(arena.end(), p.payload, p.payload + keep);
-    items.back().payload = nullptr;
-    items.back().payload_len = static_cast<std::uint16_t>(keep);
-  }
-  // Points the payloads at the arena; the arena must not grow afterwards.
-  void seal() {
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (items[i].payload_len > 0) items[i].payload = arena.data() + offsets[i];
-    }
+    p.payload = nullptr;
+    p.payload_len = static_cast<std::uint16_t>(keep);
   }
 };
 
@@ -78,10 +101,14 @@ class BatchQueue {
     free_.pop_back();
     return b;
   }
+  // Keeps up to a full queue's worth of batches for reuse (the memory a full queue holds
+  // anyway), so a producer that keeps the queue busy does not allocate; payload arenas grown
+  // past kKeepArenaBytes are freed.
   void recycle(std::unique_ptr<Batch> b) {
     b->clear();
+    if (b->arena.capacity() > kKeepArenaBytes) std::vector<std::uint8_t>().swap(b->arena);
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < 64) free_.push_back(std::move(b));
+    if (free_.size() < kQueueBatches) free_.push_back(std::move(b));
   }
   // Returns false (and drops the batch) only when `stopping` was set while waiting.
   bool push(std::unique_ptr<Batch> b, const std::atomic<bool>& stopping) {

@@ -558,10 +558,12 @@ struct Sensor::Impl {
       batch->seal();
       queue.push(std::move(batch), stopping);
     };
-    FlowFeed feed(FlowFeedOptions{}, [&](std::span<const PacketSummary> chunk) {
-      for (const PacketSummary& p : chunk) {
+    FlowFeed feed(FlowFeedOptions{}, [&](std::span<const PacketSummary> chunks) {
+      while (!chunks.empty()) {
         if (!batch) batch = queue.acquire();
-        batch->add(p);
+        const std::size_t take = std::min(chunks.size(), kBatchMax - batch->items.size());
+        batch->addAll(chunks.first(take));
+        chunks = chunks.subspan(take);
         if (batch->items.size() >= kBatchMax) flush(INT64_MIN);
       }
     });

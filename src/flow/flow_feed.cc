@@ -1,105 +1,222 @@
+// FlowFeed: see flow_feed.h. The hot path is add() of one-chunk records (most records of a
+// flood: one packet each) and release(); both avoid division by a run-time value when the
+// options are the defaults, and nothing on them allocates once the wheel's cells have grown.
 #include "flow/flow_feed.h"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
+
+#include "core/saturate.h"
 
 namespace bw {
 namespace {
 
-constexpr std::size_t kBatch = 256;
+constexpr std::size_t kBatch = 256;         // sFlow samples or late chunks sent together
+constexpr std::size_t kSortedBlock = 4096;  // chunks of an unordered cell gathered at once
 constexpr std::uint64_t kMaxChunkPackets = std::numeric_limits<std::uint32_t>::max();
+constexpr std::int64_t kDefaultCellNs = FlowFeedOptions{}.cell_ns;
+constexpr std::int64_t kDefaultChunkNs = FlowFeedOptions{}.chunk_ns;
 
-std::int64_t floorDiv(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : (a - b + 1) / b; }
+// Division rounding towards minus infinity. Inlined with a constant divisor it is a
+// multiplication; that is why callers pass the default as a literal when they can.
+// REQUIRES: b > 0.
+[[gnu::always_inline]] inline std::int64_t floorDiv(std::int64_t a, std::int64_t b) noexcept {
+  return a >= 0 ? a / b : -(-(a + 1) / b) - 1;
+}
+
+// Sorts distinct keys below 2^bits. One stable counting pass on the top bits leaves few
+// keys out of place, which an insertion pass then fixes; should that pass find more disorder
+// than expected (keys crowded in a few buckets), std::sort takes over. Counting and insertion
+// do not mispredict a branch per comparison the way quicksort does on the small, interleaved
+// cells that records of many flows make.
+void sortKeys(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scratch,
+              std::vector<std::uint32_t>& counts, int bits) {
+  const std::size_t n = keys.size();
+  if (n > 16) {
+    const int bucket_bits = std::clamp(static_cast<int>(std::bit_width(n - 1)), 4, 16);
+    const int shift = std::max(bits - bucket_bits, 0);
+    counts.assign((std::size_t{1} << bucket_bits) + 1, 0);
+    for (const std::uint64_t k : keys) ++counts[(k >> shift) + 1];
+    for (std::size_t b = 1; b < counts.size(); ++b) counts[b] += counts[b - 1];
+    scratch.resize(n);
+    for (const std::uint64_t k : keys) scratch[counts[k >> shift]++] = k;
+    keys.swap(scratch);
+  }
+  std::size_t moves = 0;
+  const std::size_t budget = 8 * n + 64;
+  for (std::size_t i = 1; i < n; ++i) {
+    const std::uint64_t k = keys[i];
+    std::size_t j = i;
+    for (; j > 0 && keys[j - 1] > k; --j) keys[j] = keys[j - 1];
+    keys[j] = k;
+    moves += i - j;
+    if (moves > budget) {
+      std::sort(keys.begin(), keys.end());
+      return;
+    }
+  }
+}
 
 }  // namespace
 
 FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink) : options_(options), sink_(std::move(sink)) {
-  if (options_.cell_ns <= 0) options_.cell_ns = 100'000'000;
-  if (options_.chunk_ns <= 0) options_.chunk_ns = 1'000'000'000;
+  if (options_.cell_ns <= 0) options_.cell_ns = kDefaultCellNs;
+  if (options_.chunk_ns <= 0) options_.chunk_ns = kDefaultChunkNs;
   if (options_.max_holdback_ns < 0) options_.max_holdback_ns = 0;
   options_.max_chunks_per_record = std::max<std::uint32_t>(options_.max_chunks_per_record, 1);
+  default_cell_ = options_.cell_ns == kDefaultCellNs;
   // Room for the longest holdback plus the longest record ahead of the watermark.
-  std::size_t cells = static_cast<std::size_t>(options_.max_holdback_ns / options_.cell_ns) + 2;
-  wheel_.resize(std::max<std::size_t>(cells * 2, 16));
+  const std::size_t cells =
+      static_cast<std::size_t>(options_.max_holdback_ns / options_.cell_ns) + 2;
+  wheel_cells_ = static_cast<std::int64_t>(std::max<std::size_t>(cells * 2, 16));
+  // Slots by mask: the cells in use span at most wheel_cells_, so no two share a slot.
+  wheel_.resize(std::bit_ceil(static_cast<std::size_t>(wheel_cells_)));
+  mask_ = wheel_.size() - 1;
   stats_.holdback_ns = 0;
+}
+
+std::int64_t FlowFeed::watermark() const noexcept {
+  return newest_end_ns_ == INT64_MIN ? INT64_MIN : satSub(newest_end_ns_, stats_.holdback_ns);
+}
+
+std::int64_t FlowFeed::cellOf(std::int64_t ts_ns) const noexcept {
+  return default_cell_ ? floorDiv(ts_ns, kDefaultCellNs) : floorDiv(ts_ns, options_.cell_ns);
 }
 
 void FlowFeed::add(const FlowRecord& r) {
   ++stats_.records;
   if (r.packets == 0) return;
   if (r.flags & flowflag::kSampledHeader || r.protocol == FlowProtocol::SflowV5) {
-    PacketSummary p = r.summary;
+    PacketSummary& p = direct_.emplace_back(r.summary);
     p.packets = static_cast<std::uint32_t>(std::min(r.packets, kMaxChunkPackets));
     p.ip_bytes = r.bytes;
     ++stats_.chunks;
-    direct_.push_back(p);
-    if (direct_.size() >= kBatch) {
-      emit(direct_);
-      direct_.clear();
-    }
+    if (direct_.size() >= kBatch) sendDirect();
     return;
   }
 
   const std::int64_t first = r.summary.ts_ns;
   const std::int64_t last = std::max(r.last_ns, first);
-  const std::int64_t span = last - first;
-  stats_.holdback_ns =
-      std::min(options_.max_holdback_ns, std::max(stats_.holdback_ns, span + options_.cell_ns));
+  // Saturated: only absurd exporter clocks come near it, and then the chunks still lie
+  // between first and last.
+  const std::int64_t span = satSub(last, first);
+  stats_.holdback_ns = std::min(options_.max_holdback_ns,
+                                std::max(stats_.holdback_ns, satAdd(span, options_.cell_ns)));
   newest_end_ns_ = std::max(newest_end_ns_, last);
-  if (next_cell_ == INT64_MIN) {
-    next_cell_ = floorDiv(first - options_.max_holdback_ns, options_.cell_ns);
+  if (next_cell_ == INT64_MIN) next_cell_ = cellOf(satSub(first, options_.max_holdback_ns));
+
+  const std::int64_t first_cell = cellOf(first);
+  const bool late_record = (span == 0 ? first_cell : cellOf(last)) < next_cell_;
+  if (late_record) ++stats_.late_records;
+
+  // One chunk: a single packet, or a record with no duration.
+  if ((span == 0 || r.packets == 1) && r.packets <= kMaxChunkPackets) {
+    ++stats_.chunks;
+    place(r.summary, first, static_cast<std::uint32_t>(r.packets), r.bytes, first_cell);
+    return;
   }
 
   // Chunks at most chunk_ns apart, the first at `first` and the last at `last`.
-  std::uint64_t n = static_cast<std::uint64_t>(span / options_.chunk_ns) +
-                    (span % options_.chunk_ns != 0 ? 1 : 0) + 1;
+  const std::int64_t steps = options_.chunk_ns == kDefaultChunkNs
+                                 ? span / kDefaultChunkNs + (span % kDefaultChunkNs != 0)
+                                 : span / options_.chunk_ns + (span % options_.chunk_ns != 0);
+  std::uint64_t n = static_cast<std::uint64_t>(steps) + 1;
   n = std::min<std::uint64_t>(n, options_.max_chunks_per_record);
   n = std::min<std::uint64_t>(n, r.packets);
   // Chunks carry 32-bit packet counts: absurd counts take more chunks, never overflow.
   n = std::max<std::uint64_t>(n, (r.packets + kMaxChunkPackets - 1) / kMaxChunkPackets);
   n = std::max<std::uint64_t>(n, 1);
 
-  if (floorDiv(last, options_.cell_ns) < next_cell_) ++stats_.late_records;
-  PacketSummary chunk = r.summary;
-  chunk.payload = nullptr;
-  chunk.payload_len = 0;
+  // Chunk i is at first + floor(span * i / (n - 1)) and carries an even share of the counts
+  // (the first `packets % n` chunks one more); both walked without a division per chunk.
+  const std::uint64_t packets_each = r.packets / n, packets_extra = r.packets % n;
+  const std::uint64_t bytes_each = r.bytes / n, bytes_extra = r.bytes % n;
+  const std::uint64_t gaps = n - 1;
+  const std::uint64_t uspan = static_cast<std::uint64_t>(span);  // span >= 0
+  const std::uint64_t step_q = gaps != 0 ? uspan / gaps : 0;
+  const std::uint64_t step_r = gaps != 0 ? uspan % gaps : 0;
+  std::uint64_t offset = 0, remainder = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
-    chunk.ts_ns = n == 1 ? first
-                         : first + static_cast<std::int64_t>(static_cast<__int128>(span) *
-                                                             static_cast<__int128>(i) /
-                                                             static_cast<__int128>(n - 1));
-    chunk.packets = static_cast<std::uint32_t>(r.packets / n + (i < r.packets % n ? 1 : 0));
-    chunk.ip_bytes = r.bytes / n + (i < r.bytes % n ? 1 : 0);
-    place(chunk);
+    const std::int64_t ts = first + static_cast<std::int64_t>(offset);
+    ++stats_.chunks;
+    place(r.summary, ts, static_cast<std::uint32_t>(packets_each + (i < packets_extra ? 1 : 0)),
+          bytes_each + (i < bytes_extra ? 1 : 0), i == 0 ? first_cell : cellOf(ts));
+    offset += step_q;
+    remainder += step_r;
+    if (remainder >= gaps) {
+      remainder -= gaps;
+      ++offset;
+    }
   }
 }
 
-void FlowFeed::place(const PacketSummary& chunk) {
-  ++stats_.chunks;
-  const std::int64_t cell = floorDiv(chunk.ts_ns, options_.cell_ns);
-  if (cell < next_cell_) {  // behind the watermark already: the engine counts it as late
-    emit(std::span<const PacketSummary>(&chunk, 1));
+// Writes the chunk straight into its cell (or the late batch): built elsewhere and copied,
+// its freshly written fields would stall the copy.
+void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t packets,
+                     std::uint64_t ip_bytes, std::int64_t cell) {
+  std::vector<PacketSummary>* to = &late_;
+  Cell* c = nullptr;
+  // Behind the watermark already (the engine counts it as late), or a full wheel released
+  // the chunk's own cell: late.
+  if (cell >= next_cell_) {
+    if (cell >= next_cell_ + wheel_cells_) releaseUpTo(cell - wheel_cells_ + 1);
+    while (pending_ >= options_.max_pending) {
+      std::size_t before = pending_;
+      releaseUpTo(next_cell_ + 1);
+      stats_.forced_releases += before - pending_;
+    }
+    if (cell >= next_cell_) {
+      c = &wheel_[slotOf(cell)];
+      to = &c->chunks;
+      if (c->chunks.empty()) {
+        c->earliest_ns = c->latest_ns = ts_ns;
+      } else if (ts_ns >= c->latest_ns) {
+        c->latest_ns = ts_ns;
+      } else {
+        c->ordered = false;
+        c->earliest_ns = std::min(c->earliest_ns, ts_ns);
+      }
+      ++pending_;
+    }
+  }
+  PacketSummary& p = to->emplace_back(key);
+  p.ts_ns = ts_ns;
+  p.packets = packets;
+  p.ip_bytes = ip_bytes;
+  p.payload = nullptr;
+  p.payload_len = 0;
+  if (c == nullptr) {
+    if (late_.size() >= kBatch) sendLate();
     return;
   }
-  const auto size = static_cast<std::int64_t>(wheel_.size());
-  if (cell >= next_cell_ + size) releaseUpTo(cell - size + 1);
-  while (pending_ >= options_.max_pending) {
-    std::size_t before = pending_;
-    releaseUpTo(next_cell_ + 1);
-    stats_.forced_releases += before - pending_;
+  // The cell's next slot, for writing: cells fill slowly and far apart, so without this
+  // every append waits for its cache line.
+  if (c->chunks.size() < c->chunks.capacity()) {
+    const auto* next = reinterpret_cast<const char*>(c->chunks.data() + c->chunks.size());
+    __builtin_prefetch(next, 1);
+    __builtin_prefetch(next + sizeof(PacketSummary) - 1, 1);
   }
-  wheel_[slotOf(cell)].push_back(chunk);
-  ++pending_;
+}
+
+void FlowFeed::sendLate() {
+  if (late_.empty()) return;
+  sink_(late_);
+  late_.clear();
+}
+
+// Late chunks were due before any sample added after them.
+void FlowFeed::sendDirect() {
+  sendLate();
+  if (direct_.empty()) return;
+  sink_(direct_);
+  direct_.clear();
 }
 
 void FlowFeed::release() {
-  if (!direct_.empty()) {
-    emit(direct_);
-    direct_.clear();
-  }
+  sendDirect();
   if (next_cell_ == INT64_MIN || newest_end_ns_ == INT64_MIN) return;
-  const std::int64_t watermark = newest_end_ns_ - stats_.holdback_ns;
-  releaseUpTo(floorDiv(watermark, options_.cell_ns));
+  releaseUpTo(cellOf(watermark()));
 }
 
 void FlowFeed::advanceTo(std::int64_t now_ns) {
@@ -109,42 +226,64 @@ void FlowFeed::advanceTo(std::int64_t now_ns) {
 }
 
 void FlowFeed::flush() {
-  if (!direct_.empty()) {
-    emit(direct_);
-    direct_.clear();
-  }
+  sendDirect();
   if (next_cell_ == INT64_MIN) return;
-  releaseUpTo(next_cell_ + static_cast<std::int64_t>(wheel_.size()));
+  releaseUpTo(next_cell_ + wheel_cells_);
 }
 
 void FlowFeed::releaseUpTo(std::int64_t target) {
-  const auto size = static_cast<std::int64_t>(wheel_.size());
   if (target <= next_cell_) return;
+  sendLate();  // they were due before anything released now
   // A jump past the whole wheel visits each cell once, oldest first.
-  std::int64_t stop = std::min(target, next_cell_ + size);
+  const std::int64_t stop = std::min(target, next_cell_ + wheel_cells_);
   for (std::int64_t c = next_cell_; c < stop && pending_ > 0; ++c) {
-    std::vector<PacketSummary>& cell = wheel_[slotOf(c)];
-    if (cell.empty()) continue;
-    // Chunks of one cell share the engine's bucket; order inside it still matters for the
-    // first-packet times the engine records.
-    std::sort(cell.begin(), cell.end(),
-              [](const PacketSummary& a, const PacketSummary& b) { return a.ts_ns < b.ts_ns; });
-    for (std::size_t i = 0; i < cell.size(); i += kBatch) {
-      emit(std::span<const PacketSummary>(cell.data() + i, std::min(kBatch, cell.size() - i)));
-    }
-    pending_ -= cell.size();
-    cell.clear();
+    Cell& cell = wheel_[slotOf(c)];
+    if (!cell.chunks.empty()) sendCell(cell);
   }
   next_cell_ = target;
 }
 
-std::size_t FlowFeed::slotOf(std::int64_t cell) const noexcept {
-  const auto size = static_cast<std::int64_t>(wheel_.size());
-  return static_cast<std::size_t>(((cell % size) + size) % size);
-}
-
-void FlowFeed::emit(std::span<const PacketSummary> batch) {
-  if (!batch.empty()) sink_(batch);
+// Chunks of one cell share the engine's bucket; order inside it still matters for the
+// first-packet times the engine records.
+void FlowFeed::sendCell(Cell& cell) {
+  std::vector<PacketSummary>& chunks = cell.chunks;
+  const std::size_t n = chunks.size();
+  pending_ -= n;
+  if (cell.ordered) {
+    sink_(chunks);
+    chunks.clear();
+    return;
+  }
+  cell.ordered = true;
+  // Sort (time, arrival) keys packed in 64 bits: the time relative to the cell's earliest
+  // (less than cell_ns) above the arrival index.
+  const std::int64_t lo = cell.earliest_ns;
+  const int index_bits = std::bit_width(n - 1);
+  const int time_bits = std::bit_width(static_cast<std::uint64_t>(cell.latest_ns - lo));
+  order_.resize(n);
+  if (index_bits + time_bits <= 64) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto rel = static_cast<std::uint64_t>(chunks[i].ts_ns - lo);
+      order_[i] = rel << index_bits | i;
+    }
+    sortKeys(order_, scratch_, counts_, index_bits + time_bits);
+    const std::uint64_t index_mask = index_bits == 64 ? ~0ull : (1ull << index_bits) - 1;
+    for (std::uint64_t& k : order_) k &= index_mask;
+  } else {  // a cell too long for the keys (cell_ns far from the default)
+    for (std::size_t i = 0; i < n; ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(), [&](std::uint64_t a, std::uint64_t b) {
+      return chunks[a].ts_ns != chunks[b].ts_ns ? chunks[a].ts_ns < chunks[b].ts_ns : a < b;
+    });
+  }
+  // Gathered and sent a block at a time: the copy stays small however big the cell.
+  for (std::size_t from = 0; from < n; from += kSortedBlock) {
+    sorted_.clear();
+    for (std::size_t i = from; i < std::min(n, from + kSortedBlock); ++i) {
+      sorted_.push_back(chunks[order_[i]]);
+    }
+    sink_(sorted_);
+  }
+  chunks.clear();
 }
 
 }  // namespace bw

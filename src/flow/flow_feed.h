@@ -15,6 +15,16 @@
 //
 // Memory is bounded by `max_pending` chunks: past it the oldest wheel cells leave early
 // (their chunks may then reach the engine late, where they are counted as late packets).
+//
+// Order: held chunks reach the sink in time order, cell by cell, and chunks of equal time in
+// the order they were added, so the output depends on the input alone. Late chunks (behind the
+// watermark) and sFlow samples are not held: they go out in batches, late chunks ahead of
+// anything sent after them, samples at release() or when a batch of them is full. The sink is
+// called with spans of any length.
+//
+// Cost: a record of one chunk (one packet, or first == last) is one append to a wheel cell;
+// a cell added to in time order is sent as it is, others are sorted through 8-byte
+// (time, arrival) keys, never by moving the chunks themselves.
 // Not thread-safe.
 #pragma once
 
@@ -61,10 +71,7 @@ class FlowFeed {
   // quiet). Moves the watermark as a record ending at `now_ns` would, and releases.
   void advanceTo(std::int64_t now_ns);
   // Chunks older than this have been sent; INT64_MIN before the first record.
-  std::int64_t watermark() const noexcept {
-    return newest_end_ns_ == INT64_MIN ? INT64_MIN : newest_end_ns_ - stats_.holdback_ns;
-  }
-
+  std::int64_t watermark() const noexcept;
   // The newest record end seen (or passed to advanceTo()): the exporters' clock; INT64_MIN
   // before the first record.
   std::int64_t clock() const noexcept { return newest_end_ns_; }
@@ -72,18 +79,41 @@ class FlowFeed {
   const FlowFeedStats& stats() const noexcept { return stats_; }
 
  private:
-  void place(const PacketSummary& chunk);
+  // One wheel cell: the chunks of one engine bucket, in arrival order.
+  struct Cell {
+    std::vector<PacketSummary> chunks;
+    std::int64_t earliest_ns = 0;  // of its chunks
+    std::int64_t latest_ns = 0;
+    bool ordered = true;  // chunks were added in non-decreasing time
+  };
+
+  // One chunk: `key`'s fields with this time and share of the counts, in `cell`.
+  void place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t packets,
+             std::uint64_t ip_bytes, std::int64_t cell);
   void releaseUpTo(std::int64_t cell);  // cells with index < `cell`
-  void emit(std::span<const PacketSummary> batch);
-  std::size_t slotOf(std::int64_t cell) const noexcept;
+  void sendCell(Cell& cell);
+  void sendDirect();
+  void sendLate();
+  std::int64_t cellOf(std::int64_t ts_ns) const noexcept;
+  std::size_t slotOf(std::int64_t cell) const noexcept {
+    return static_cast<std::size_t>(cell) & mask_;
+  }
 
   FlowFeedOptions options_;
   Sink sink_;
-  std::vector<std::vector<PacketSummary>> wheel_;  // cell index % size
-  std::int64_t next_cell_ = INT64_MIN;             // oldest cell not yet released
+  bool default_cell_ = true;      // cell_ns is the default: division by a constant
+  std::vector<Cell> wheel_;       // cell index & mask_; a power of two >= wheel_cells_
+  std::int64_t wheel_cells_ = 0;  // cells a chunk may be ahead of next_cell_
+  std::size_t mask_ = 0;
+  std::int64_t next_cell_ = INT64_MIN;  // oldest cell not yet released
   std::int64_t newest_end_ns_ = INT64_MIN;
   std::size_t pending_ = 0;
-  std::vector<PacketSummary> direct_;  // sFlow samples of the current call
+  std::vector<PacketSummary> direct_;  // sFlow samples not yet sent
+  std::vector<PacketSummary> late_;    // late chunks not yet sent
+  std::vector<std::uint64_t> order_;   // sort keys of an unordered cell
+  std::vector<std::uint64_t> scratch_;
+  std::vector<std::uint32_t> counts_;
+  std::vector<PacketSummary> sorted_;  // an unordered cell, in order
   FlowFeedStats stats_;
 };
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
+#include <random>
 #include <vector>
 
 namespace bw {
@@ -175,6 +178,226 @@ TEST(FlowFeed, LateRecordsAreCountedAndStillDelivered) {
   feed.flush();
   EXPECT_EQ(feed.stats().late_records, 1u);
   EXPECT_EQ(out.packets(), 25u);
+}
+
+// The feed's contract written the plain way: the same spreading and holdback, every chunk
+// copied into its cell and each cell stable-sorted on release, late chunks sent one by one.
+class ReferenceFeed {
+ public:
+  explicit ReferenceFeed(FlowFeedOptions o) : o_(o) {
+    const auto cells = static_cast<std::size_t>(o_.max_holdback_ns / o_.cell_ns) + 2;
+    wheel_.resize(std::max<std::size_t>(cells * 2, 16));
+  }
+  std::vector<PacketSummary> out;
+
+  void add(const FlowRecord& r) {
+    if (r.packets == 0) return;
+    if (r.protocol == FlowProtocol::SflowV5) {
+      PacketSummary p = r.summary;
+      p.packets = static_cast<std::uint32_t>(std::min<std::uint64_t>(r.packets, kMax32));
+      p.ip_bytes = r.bytes;
+      direct_.push_back(p);
+      if (direct_.size() >= 256) sendDirect();
+      return;
+    }
+    const std::int64_t first = r.summary.ts_ns, last = std::max(r.last_ns, first);
+    const std::int64_t span = last - first;
+    holdback_ = std::min(o_.max_holdback_ns, std::max(holdback_, span + o_.cell_ns));
+    newest_ = std::max(newest_, last);
+    if (next_ == INT64_MIN) next_ = floorDiv(first - o_.max_holdback_ns);
+    std::uint64_t n =
+        static_cast<std::uint64_t>(span / o_.chunk_ns) + (span % o_.chunk_ns != 0 ? 1 : 0) + 1;
+    n = std::min<std::uint64_t>({n, o_.max_chunks_per_record, r.packets});
+    n = std::max<std::uint64_t>({n, (r.packets + kMax32 - 1) / kMax32, 1});
+    PacketSummary c = r.summary;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      c.ts_ns = n == 1 ? first
+                       : first + static_cast<std::int64_t>(static_cast<__int128>(span) * i /
+                                                           static_cast<__int128>(n - 1));
+      c.packets = static_cast<std::uint32_t>(r.packets / n + (i < r.packets % n ? 1 : 0));
+      c.ip_bytes = r.bytes / n + (i < r.bytes % n ? 1 : 0);
+      place(c);
+    }
+  }
+  void release() {
+    sendDirect();
+    if (next_ != INT64_MIN) releaseUpTo(floorDiv(newest_ - holdback_));
+  }
+  void flush() {
+    sendDirect();
+    if (next_ != INT64_MIN) releaseUpTo(next_ + static_cast<std::int64_t>(wheel_.size()));
+  }
+
+ private:
+  static constexpr std::uint64_t kMax32 = std::numeric_limits<std::uint32_t>::max();
+  std::int64_t floorDiv(std::int64_t a) const {
+    return a >= 0 ? a / o_.cell_ns : (a - o_.cell_ns + 1) / o_.cell_ns;
+  }
+  std::vector<PacketSummary>& cellAt(std::int64_t c) {
+    const auto size = static_cast<std::int64_t>(wheel_.size());
+    return wheel_[static_cast<std::size_t>(((c % size) + size) % size)];
+  }
+  void place(const PacketSummary& c) {
+    const std::int64_t cell = floorDiv(c.ts_ns);
+    if (cell < next_) {
+      out.push_back(c);
+      return;
+    }
+    const auto size = static_cast<std::int64_t>(wheel_.size());
+    if (cell >= next_ + size) releaseUpTo(cell - size + 1);
+    while (pending_ >= o_.max_pending) releaseUpTo(next_ + 1);
+    if (cell < next_) {
+      out.push_back(c);
+      return;
+    }
+    cellAt(cell).push_back(c);
+    ++pending_;
+  }
+  void releaseUpTo(std::int64_t target) {
+    if (target <= next_) return;
+    const std::int64_t stop = std::min(target, next_ + static_cast<std::int64_t>(wheel_.size()));
+    for (std::int64_t c = next_; c < stop; ++c) {
+      std::vector<PacketSummary>& v = cellAt(c);
+      std::stable_sort(v.begin(), v.end(), [](const PacketSummary& a, const PacketSummary& b) {
+        return a.ts_ns < b.ts_ns;
+      });
+      out.insert(out.end(), v.begin(), v.end());
+      pending_ -= v.size();
+      v.clear();
+    }
+    next_ = target;
+  }
+  void sendDirect() {
+    out.insert(out.end(), direct_.begin(), direct_.end());
+    direct_.clear();
+  }
+
+  FlowFeedOptions o_;
+  std::vector<std::vector<PacketSummary>> wheel_;
+  std::vector<PacketSummary> direct_;
+  std::int64_t next_ = INT64_MIN, newest_ = INT64_MIN, holdback_ = 0;
+  std::size_t pending_ = 0;
+};
+
+// Random exporters: bursts of one-packet records sharing a time, long records, records far
+// behind and far ahead, sFlow samples, a wheel small enough to overflow. The feed must send
+// exactly what the plain version sends, in the same order.
+TEST(FlowFeed, SendsWhatThePlainAlgorithmSendsInTheSameOrder) {
+  // Times before 1970 too: exporters' clocks can say anything.
+  for (const std::int64_t t0 : {kT0, -37 * kSec - 12'345}) {
+    for (const std::int64_t cell_ns : {std::int64_t{100'000'000}, std::int64_t{70'000'000}}) {
+      for (const std::size_t max_pending : {std::size_t{2'000'000}, std::size_t{300}}) {
+        FlowFeedOptions o;
+        o.cell_ns = cell_ns;
+        o.max_holdback_ns = 20 * kSec;
+        o.max_pending = max_pending;
+        Collected got;
+        FlowFeed feed(o, got.sink());
+        ReferenceFeed want(o);
+        std::mt19937_64 rng(static_cast<std::uint64_t>(cell_ns) ^ max_pending);
+        std::int64_t now = t0;
+        std::uint32_t id = 0;
+        for (int datagram = 0; datagram < 3000; ++datagram) {
+          now += static_cast<std::int64_t>(rng() % (kSec / 20));
+          const std::int64_t shared = now - static_cast<std::int64_t>(rng() % (3 * kSec));
+          for (int i = 0, n = static_cast<int>(rng() % 40); i < n; ++i) {
+            std::int64_t first = shared;
+            std::int64_t last = shared;
+            std::uint64_t packets = 1;
+            switch (rng() % 7) {
+              case 0:  // a long flow
+                first = now - static_cast<std::int64_t>(rng() % (15 * kSec));
+                last = first + static_cast<std::int64_t>(rng() % (12 * kSec));
+                packets = 1 + rng() % 400;
+                break;
+              case 1:  // far behind the watermark
+                first = last = now - 40 * kSec - static_cast<std::int64_t>(rng() % kSec);
+                packets = 1 + rng() % 3;
+                break;
+              case 2:  // a few packets within a second
+                last = first + static_cast<std::int64_t>(rng() % kSec);
+                packets = 1 + rng() % 5;
+                break;
+              default:
+                break;
+            }
+            if (datagram == 2700 && i == 0) first = last = now + 200 * kSec;  // a clock far ahead
+            FlowRecord r = flowRecord(++id, 9, first, last, packets, packets * 100 + rng() % 7);
+            if (rng() % 40 == 0) r.protocol = FlowProtocol::SflowV5;
+            feed.add(r);
+            want.add(r);
+          }
+          feed.release();
+          want.release();
+          ASSERT_EQ(got.chunks.size(), want.out.size()) << "datagram " << datagram;
+        }
+        feed.flush();
+        want.flush();
+        ASSERT_EQ(got.chunks.size(), want.out.size());
+        for (std::size_t i = 0; i < want.out.size(); ++i) {
+          ASSERT_EQ(got.chunks[i].ts_ns, want.out[i].ts_ns) << i;
+          ASSERT_EQ(got.chunks[i].src, want.out[i].src) << i;
+          ASSERT_EQ(got.chunks[i].packets, want.out[i].packets) << i;
+          ASSERT_EQ(got.chunks[i].ip_bytes, want.out[i].ip_bytes) << i;
+        }
+        if (max_pending < 1000) {
+          EXPECT_GT(feed.stats().forced_releases, 0u);
+        }
+        EXPECT_GT(feed.stats().late_records, 0u);
+      }
+    }
+  }
+}
+
+// One cell holding thousands of chunks, their times interleaved a few nanoseconds apart and
+// repeated: the order must still be (time, arrival) exactly, as the plain version sends it.
+TEST(FlowFeed, CrowdedCellsKeepTimeAndArrivalOrder) {
+  for (const int distinct : {2, 7, 1000}) {
+    Collected got;
+    FlowFeed feed(FlowFeedOptions{}, got.sink());
+    ReferenceFeed want(FlowFeedOptions{});
+    for (int i = 0; i < 5000; ++i) {
+      const std::int64_t t = kT0 + (i * 7919) % distinct;
+      FlowRecord r = flowRecord(static_cast<std::uint32_t>(i), 9, t, t, 1, 100);
+      feed.add(r);
+      want.add(r);
+      if (i % 30 == 29) {
+        feed.release();
+        want.release();
+      }
+    }
+    feed.flush();
+    want.flush();
+    ASSERT_EQ(got.chunks.size(), want.out.size());
+    for (std::size_t i = 0; i < want.out.size(); ++i) {
+      ASSERT_EQ(got.chunks[i].ts_ns, want.out[i].ts_ns) << distinct << " " << i;
+      ASSERT_EQ(got.chunks[i].src, want.out[i].src) << distinct << " " << i;
+    }
+  }
+}
+
+// Cells so long that (time, arrival) no longer fits one 64-bit key take the slower sort and
+// keep the same order.
+TEST(FlowFeed, HugeCellsKeepTimeAndArrivalOrder) {
+  FlowFeedOptions o;
+  o.cell_ns = 4'000'000'000'000'000'000;
+  Collected got;
+  FlowFeed feed(o, got.sink());
+  ReferenceFeed want(o);
+  for (int i = 0; i < 24; ++i) {
+    const std::int64_t t = std::int64_t{(i * 7) % 12} << 58;  // each time twice, interleaved
+    FlowRecord r = flowRecord(static_cast<std::uint32_t>(i), 9, t, t, 1, 100);
+    feed.add(r);
+    want.add(r);
+  }
+  feed.flush();
+  want.flush();
+  ASSERT_EQ(got.chunks.size(), 24u);
+  ASSERT_EQ(want.out.size(), 24u);
+  for (std::size_t i = 0; i < want.out.size(); ++i) {
+    EXPECT_EQ(got.chunks[i].ts_ns, want.out[i].ts_ns) << i;
+    EXPECT_EQ(got.chunks[i].src, want.out[i].src) << i;
+  }
 }
 
 }  // namespace
