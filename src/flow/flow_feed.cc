@@ -101,9 +101,13 @@ void FlowFeed::add(const FlowRecord& r) {
   // Saturated: only absurd exporter clocks come near it, and then the chunks still lie
   // between first and last.
   const std::int64_t span = satSub(last, first);
-  stats_.holdback_ns = std::min(options_.max_holdback_ns,
-                                std::max(stats_.holdback_ns, satAdd(span, options_.cell_ns)));
   newest_end_ns_ = std::max(newest_end_ns_, last);
+  // Held chunks wait for the records that start this far behind the newest end: a long
+  // record's span, or a record exported late (flow caches emptied in bulk when a spoofed
+  // flood fills them send minute-old one-packet flows after fresh ones).
+  const std::int64_t behind = satSub(newest_end_ns_, first);
+  stats_.holdback_ns = std::min(options_.max_holdback_ns,
+                                std::max(stats_.holdback_ns, satAdd(behind, options_.cell_ns)));
   if (next_cell_ == INT64_MIN) next_cell_ = cellOf(satSub(first, options_.max_holdback_ns));
 
   const std::int64_t first_cell = cellOf(first);

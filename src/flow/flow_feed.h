@@ -8,8 +8,10 @@
 //    one-second window are the flow's own rate rather than a spike at export time.
 //  - Records of different flows arrive out of order. Chunks wait in a wheel of engine buckets
 //    until the watermark (newest record end seen, minus the holdback) passes them, then leave
-//    in time order. The holdback adapts to the longest record span seen (the exporter's
-//    active timeout, in effect), up to `max_holdback_ns`.
+//    in time order. The holdback adapts to the furthest a record has started behind the
+//    newest end seen before it: the longest record span (the exporter's active timeout, in
+//    effect) or the longest export delay, up to `max_holdback_ns`. Chunks of a record later
+//    than that reach the engine late and are counted there.
 // sFlow samples are packets sampled as they pass and carry payload bytes that live only as
 // long as their datagram: they go to the sink at once, unspread and unheld.
 //

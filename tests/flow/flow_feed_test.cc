@@ -180,6 +180,41 @@ TEST(FlowFeed, LateRecordsAreCountedAndStillDelivered) {
   EXPECT_EQ(out.packets(), 25u);
 }
 
+// One-packet records (no span) exported 15 s after fresher ones, as from a router whose flow
+// cache a spoofed flood fills and which empties it in bulk. Until the watermark has moved past
+// what the first rounds released, their delayed records are late; from then on the learned
+// holdback keeps every delayed record, and they leave in time order instead of reaching the
+// engine late, all at once. (Learning from record spans alone, they would all stay late.)
+TEST(FlowFeed, ExportDelaysAreLearnedNotOnlyRecordSpans) {
+  Collected out;
+  FlowFeed feed(FlowFeedOptions{}, out.sink());
+  std::uint32_t src = 1;
+  std::size_t settled_chunks = 0;
+  std::uint64_t settled_late = 0;
+  for (int s = 20; s < 100; ++s) {
+    const std::int64_t now = kT0 + s * kSec;
+    feed.add(flowRecord(src++, 9, now, now, 1, 100));  // a fresh flow
+    feed.release();
+    for (int i = 0; i < 100; ++i) {  // a second of flood, 15 s old
+      const std::int64_t t = now - 15 * kSec + i * 10'000'000;
+      feed.add(flowRecord(src++, 9, t, t, 1, 100));
+    }
+    feed.release();
+    if (s == 40) {
+      settled_chunks = out.chunks.size();
+      settled_late = feed.stats().late_records;
+    }
+  }
+  feed.flush();
+  EXPECT_EQ(out.packets(), 80u * 101u);
+  EXPECT_GE(feed.stats().holdback_ns, 15 * kSec);
+  EXPECT_EQ(feed.stats().late_records, settled_late);
+  EXPECT_LT(settled_late, 20u * 100u);
+  for (std::size_t i = settled_chunks + 1; i < out.chunks.size(); ++i) {
+    ASSERT_LE(out.chunks[i - 1].ts_ns, out.chunks[i].ts_ns) << i;
+  }
+}
+
 // The feed's contract written the plain way: the same spreading and holdback, every chunk
 // copied into its cell and each cell stable-sorted on release, late chunks sent one by one.
 class ReferenceFeed {
@@ -202,8 +237,8 @@ class ReferenceFeed {
     }
     const std::int64_t first = r.summary.ts_ns, last = std::max(r.last_ns, first);
     const std::int64_t span = last - first;
-    holdback_ = std::min(o_.max_holdback_ns, std::max(holdback_, span + o_.cell_ns));
     newest_ = std::max(newest_, last);
+    holdback_ = std::min(o_.max_holdback_ns, std::max(holdback_, newest_ - first + o_.cell_ns));
     if (next_ == INT64_MIN) next_ = floorDiv(first - o_.max_holdback_ns);
     std::uint64_t n =
         static_cast<std::uint64_t>(span / o_.chunk_ns) + (span % o_.chunk_ns != 0 ? 1 : 0) + 1;
