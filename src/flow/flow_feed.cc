@@ -184,6 +184,7 @@ void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t
       ++pending_;
     }
   }
+  if (c != nullptr && c->chunks.size() == c->chunks.capacity()) growCell(*c);
   PacketSummary& p = to->emplace_back(key);
   p.ts_ns = ts_ns;
   p.packets = packets;
@@ -247,6 +248,12 @@ void FlowFeed::releaseUpTo(std::int64_t target) {
   next_cell_ = target;
 }
 
+void FlowFeed::growCell(Cell& cell) {
+  const std::size_t before = cell.chunks.capacity();
+  cell.chunks.reserve(std::max<std::size_t>(64, 2 * before));
+  stats_.capacity_chunks += cell.chunks.capacity() - before;
+}
+
 // Chunks of one cell share the engine's bucket; order inside it still matters for the
 // first-packet times the engine records.
 void FlowFeed::sendCell(Cell& cell) {
@@ -255,9 +262,19 @@ void FlowFeed::sendCell(Cell& cell) {
   pending_ -= n;
   if (cell.ordered) {
     sink_(chunks);
-    chunks.clear();
-    return;
+  } else {
+    sendSorted(cell);
   }
+  chunks.clear();
+  if (stats_.capacity_chunks > options_.max_pending / 2) {
+    stats_.capacity_chunks -= chunks.capacity();
+    std::vector<PacketSummary>().swap(chunks);
+  }
+}
+
+void FlowFeed::sendSorted(Cell& cell) {
+  std::vector<PacketSummary>& chunks = cell.chunks;
+  const std::size_t n = chunks.size();
   cell.ordered = true;
   // Sort (time, arrival) keys packed in 64 bits: the time relative to the cell's earliest
   // (less than cell_ns) above the arrival index.
@@ -287,7 +304,6 @@ void FlowFeed::sendCell(Cell& cell) {
     }
     sink_(sorted_);
   }
-  chunks.clear();
 }
 
 }  // namespace bw

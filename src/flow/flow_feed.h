@@ -17,6 +17,9 @@
 //
 // Memory is bounded by `max_pending` chunks: past it the oldest wheel cells leave early
 // (their chunks may then reach the engine late, where they are counted as late packets).
+// Emptied cells keep their memory for the next use only while all cells together keep less
+// than max_pending / 2 chunks' worth, so a flood that fills each cell in turn does not leave
+// every cell of the wheel with a flood's worth of memory.
 //
 // Order: held chunks reach the sink in time order, cell by cell, and chunks of equal time in
 // the order they were added, so the output depends on the input alone. Late chunks (behind the
@@ -54,6 +57,9 @@ struct FlowFeedStats {
   std::uint64_t late_records = 0;     // ended before the watermark: sent at once
   std::uint64_t forced_releases = 0;  // chunks released early because the wheel was full
   std::int64_t holdback_ns = 0;       // current holdback
+  // Chunks the wheel's cells have memory for, held or not: at most about 2.5 * max_pending
+  // (cells grow by doubling; emptied cells give their memory back past max_pending / 2).
+  std::uint64_t capacity_chunks = 0;
 };
 
 class FlowFeed {
@@ -94,6 +100,8 @@ class FlowFeed {
              std::uint64_t ip_bytes, std::int64_t cell);
   void releaseUpTo(std::int64_t cell);  // cells with index < `cell`
   void sendCell(Cell& cell);
+  void sendSorted(Cell& cell);  // an unordered cell, in (time, arrival) order
+  void growCell(Cell& cell);
   void sendDirect();
   void sendLate();
   std::int64_t cellOf(std::int64_t ts_ns) const noexcept;

@@ -157,6 +157,33 @@ TEST(FlowFeed, MemoryStaysBoundedAndNothingIsLost) {
   EXPECT_EQ(out.packets(), sent);
 }
 
+// A flood that fills each wheel cell in turn with thousands of chunks, behind a long
+// holdback: emptied cells give their memory back, so the wheel keeps a bounded number of
+// chunks' worth, not a flood's worth in every one of its cells.
+TEST(FlowFeed, EmptiedCellsDoNotKeepAFloodsWorthOfMemoryEach) {
+  FlowFeedOptions o;
+  o.max_pending = 5'000;
+  std::uint64_t received = 0;
+  FlowFeed feed(o, [&received](std::span<const PacketSummary> b) {
+    for (const PacketSummary& p : b) received += p.packets;
+  });
+  feed.add(flowRecord(1, 2, kT0, kT0 + 60 * kSec, 61, 6100));  // a 60 s holdback
+  std::uint64_t sent = 61, most = 0;
+  std::uint32_t src = 10;
+  for (int cell = 0; cell < 1500; ++cell) {  // 150 s of 100 ms cells, 1,000 chunks each
+    const std::int64_t t = kT0 + 60 * kSec + cell * 100'000'000ll;
+    for (int i = 0; i < 1000; ++i) feed.add(flowRecord(src++, 2, t + i, t + i, 1, 100));
+    sent += 1000;
+    feed.release();
+    most = std::max(most, feed.stats().capacity_chunks);
+  }
+  feed.flush();
+  EXPECT_EQ(received, sent);
+  EXPECT_GT(feed.stats().forced_releases, 0u);
+  // Cells fill to 1,000 in turn: kept, each of the 1,500 would hold 1,024 chunks' worth.
+  EXPECT_LE(most, 5 * o.max_pending / 2 + 64 * 2048);
+}
+
 TEST(FlowFeed, HugeCountsSplitWithoutOverflow) {
   Collected out;
   FlowFeed feed(FlowFeedOptions{}, out.sink());
