@@ -500,6 +500,11 @@ TEST(RunFlows, SoftflowdNetflowExportIsDeclaredAndEnded) {
 import socket, subprocess, sys, time
 pcap, pidfile, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# softflowd sends its whole export at once: a default-sized buffer overflows under load.
+try:
+    rx.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE, as root
+except OSError:
+    rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
 rx.bind(("127.0.0.1", 0))
 rx.settimeout(0.5)
 sf = subprocess.Popen(["timeout", "-s", "TERM", "4", "softflowd", "-d", "-a", "-r", pcap, "-v", "9",
