@@ -393,27 +393,14 @@ struct Sensor::Impl {
   }
 
   void account(const Batch& b) {
-    std::uint64_t packets = 0, bytes = 0;
-    // Runs to one destination (a flood's records, mostly) reach its table entry once.
-    const IpAddress* run_dst = nullptr;
-    std::uint64_t run_packets = 0, run_bytes = 0;
     for (const PacketSummary& p : b.items) {
       event_time_ns = std::max(event_time_ns, p.ts_ns);
-      packets += p.packets;
-      bytes += p.ip_bytes;
-      if (run_dst == nullptr || !(p.dst == *run_dst)) {
-        if (run_dst != nullptr) second_totals->add(*run_dst, run_packets, run_bytes);
-        run_dst = &p.dst;
-        run_packets = run_bytes = 0;
-      }
-      run_packets += p.packets;
-      run_bytes += p.ip_bytes;
+      total_packets += p.packets;
+      total_bytes += p.ip_bytes;
+      second_packets += p.packets;
+      second_bytes += p.ip_bytes;
+      second_totals->add(p.dst, p.packets, p.ip_bytes);
     }
-    if (run_dst != nullptr) second_totals->add(*run_dst, run_packets, run_bytes);
-    total_packets += packets;
-    total_bytes += bytes;
-    second_packets += packets;
-    second_bytes += bytes;
   }
 
   // Once a second: the last second's rates, for the snapshot.

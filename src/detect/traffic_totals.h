@@ -28,6 +28,14 @@ class TrafficTotals {
       : max_(std::max<std::size_t>(max_destinations, 1)), table_(kInitial) {}
 
   void add(const IpAddress& dst, std::uint64_t packets, std::uint64_t bytes) noexcept {
+    // A flood sends run after run to one destination: its entry is found without hashing.
+    DestinationTotal& last = table_[last_];
+    if (last.records != 0 && last.ip == dst) {
+      last.packets += packets;
+      last.bytes += bytes;
+      ++last.records;
+      return;
+    }
     std::size_t mask = table_.size() - 1;
     for (std::size_t i = dst.hash() & mask;; i = (i + 1) & mask) {
       DestinationTotal& e = table_[i];
@@ -49,6 +57,7 @@ class TrafficTotals {
       e.packets += packets;
       e.bytes += bytes;
       ++e.records;
+      last_ = i;
       return;
     }
   }
@@ -81,6 +90,7 @@ class TrafficTotals {
     if (count_ + 1 > max_) return false;
     std::vector<DestinationTotal> old(table_.size() * 2);
     old.swap(table_);
+    last_ = 0;
     std::size_t mask = table_.size() - 1;
     for (const DestinationTotal& e : old) {
       if (e.records == 0) continue;
@@ -94,6 +104,7 @@ class TrafficTotals {
   std::size_t max_;
   std::vector<DestinationTotal> table_;
   std::size_t count_ = 0;
+  std::size_t last_ = 0;  // the entry the last add() updated
   std::uint64_t untracked_packets_ = 0;
   std::uint64_t untracked_bytes_ = 0;
 };

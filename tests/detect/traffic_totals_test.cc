@@ -36,6 +36,37 @@ TEST(TrafficTotals, MatchesAnExactMapAndRanksByBytes) {
   EXPECT_EQ(totals.top(3)[0].ip, all[0].ip);
 }
 
+// Runs to one destination (a flood's packets) between new destinations that make the table
+// grow: every add still lands on its own destination, records included.
+TEST(TrafficTotals, RunsToOneDestinationAcrossGrowthStayExact) {
+  TrafficTotals totals;
+  struct Want {
+    std::uint64_t packets = 0, bytes = 0, records = 0;
+  };
+  std::map<std::uint32_t, Want> expected;
+  std::mt19937 rng(11);
+  std::uint32_t fresh = 0x0A000000;
+  for (int run = 0; run < 20000; ++run) {
+    // Half the runs go to a new destination (growth), half to one seen before.
+    const std::uint32_t dst = run % 2 == 0 ? fresh++ : 0x0A000000 + rng() % (fresh - 0x0A000000);
+    for (int i = 0, n = 1 + static_cast<int>(rng() % 8); i < n; ++i) {
+      totals.add(IpAddress::fromV4(dst), 2, 300);
+      Want& w = expected[dst];
+      w.packets += 2;
+      w.bytes += 300;
+      ++w.records;
+    }
+  }
+  std::vector<DestinationTotal> all = totals.top(1u << 20);
+  ASSERT_EQ(all.size(), expected.size());
+  for (const DestinationTotal& d : all) {
+    const Want& w = expected.at(d.ip.v4());
+    EXPECT_EQ(d.packets, w.packets);
+    EXPECT_EQ(d.bytes, w.bytes);
+    EXPECT_EQ(d.records, w.records);
+  }
+}
+
 TEST(TrafficTotals, BoundedWhateverTheNumberOfDestinations) {
   TrafficTotals totals(1000);
   for (std::uint32_t i = 0; i < 100000; ++i) totals.add(IpAddress::fromV4(i), 1, 100);
