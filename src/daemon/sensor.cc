@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -129,8 +130,7 @@ struct ActiveAttack {
   double last_event_wall = 0;
   // The newest series point, whole for its second even when part of it was already written
   // (the store and the API replace a second's point, they do not add to it).
-  SeriesPoint tail;
-  bool has_tail = false;
+  std::optional<SeriesPoint> tail;
   std::vector<SeriesPoint> unsent;  // series points not yet written to the store
 };
 
@@ -294,8 +294,8 @@ struct Sensor::Impl {
     p.pps = static_cast<double>(p.packets) / dt;
     p.bps = static_cast<double>(p.bytes) * 8 / dt;
     p.reflectors = r.reflectors;
-    if (a.has_tail && a.tail.t == p.t) {
-      SeriesPoint& q = a.tail;
+    if (a.tail && a.tail->t == p.t) {
+      SeriesPoint& q = *a.tail;
       q.packets += p.packets;
       q.bytes += p.bytes;
       q.pps = std::max(q.pps, p.pps);
@@ -303,12 +303,11 @@ struct Sensor::Impl {
       q.reflectors = p.reflectors;
     } else {
       a.tail = p;
-      a.has_tail = true;
     }
-    if (!a.unsent.empty() && a.unsent.back().t == a.tail.t) {
-      a.unsent.back() = a.tail;
+    if (!a.unsent.empty() && a.unsent.back().t == a.tail->t) {
+      a.unsent.back() = *a.tail;
     } else {
-      a.unsent.push_back(a.tail);
+      a.unsent.push_back(*a.tail);
     }
     a.last_point_ns = r.end_ns;
     a.last_packets = r.packets;
