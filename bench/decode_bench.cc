@@ -217,9 +217,9 @@ void BM_DecodeAndClassify(benchmark::State& state, Shape shape) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kRing));
 }
 
-// classifyResponse + classifyRequest alone, on summaries decoded beforehand.
-void BM_Classify(benchmark::State& state, Shape shape) {
-  const Ring ring = buildRing(shape);
+// The ring's frames decoded beforehand, non-first fragments left out (they carry no ports).
+// Payloads point into `ring`, which must outlive the summaries.
+std::vector<PacketSummary> decodedSummaries(const Ring& ring) {
   std::vector<PacketSummary> summaries;
   for (std::size_t i = 0; i < kRing; ++i) {
     const Bytes& f = ring.frames[i];
@@ -230,6 +230,13 @@ void BM_Classify(benchmark::State& state, Shape shape) {
       summaries.push_back(p);
     }
   }
+  return summaries;
+}
+
+// classifyResponse + classifyRequest alone, on summaries decoded beforehand.
+void BM_Classify(benchmark::State& state, Shape shape) {
+  const Ring ring = buildRing(shape);  // the summaries' payloads point into it
+  const std::vector<PacketSummary> summaries = decodedSummaries(ring);
   std::uint64_t matched = 0;
   for (auto _ : state) {
     for (const PacketSummary& p : summaries) {
@@ -246,17 +253,8 @@ void BM_Classify(benchmark::State& state, Shape shape) {
 
 // classify(): both classifications in one call, on the same summaries.
 void BM_ClassifyFused(benchmark::State& state, Shape shape) {
-  const Ring ring = buildRing(shape);
-  std::vector<PacketSummary> summaries;
-  for (std::size_t i = 0; i < kRing; ++i) {
-    const Bytes& f = ring.frames[i];
-    PacketSummary p;
-    if (decodeFrame(linktype::kEthernet, ByteSpan(f.data(), f.size()), ring.origlen[i], 0, p) ==
-            DecodeStatus::Ok &&
-        !p.isNonFirstFragment()) {
-      summaries.push_back(p);
-    }
-  }
+  const Ring ring = buildRing(shape);  // the summaries' payloads point into it
+  const std::vector<PacketSummary> summaries = decodedSummaries(ring);
   std::uint64_t matched = 0;
   for (auto _ : state) {
     for (const PacketSummary& p : summaries) {
