@@ -11,6 +11,7 @@
 #include "detect/engine.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -296,9 +297,10 @@ class Engine::Impl {
     std::uint64_t dst_hash = 0;
     std::uint64_t key_hash = 0;
     // The sender's own keys: for a request, its asked and unasked slots on that service; for
-    // an unclassified datagram, its generic slot for the destination port.
+    // an unclassified datagram (a request or not), its generic slot for the destination port.
     std::uint64_t sender_hash = 0;
     std::uint64_t sender_unasked_hash = 0;
+    std::uint64_t sender_generic_hash = 0;
     ScannerTracker::ResponseKey scan_key;  // classified responses
   };
   static constexpr std::size_t kPipeline = 256;
@@ -334,9 +336,10 @@ class Engine::Impl {
       q.sender_unasked_hash = RateTable::keyHash(q.src_hash, q.request, port, false);
       rates_.prefetchTags(q.sender_hash);
       rates_.prefetchTags(q.sender_unasked_hash);
-    } else if (q.match.vector == Vector::None) {
-      q.sender_hash = RateTable::keyHash(q.src_hash, Vector::GenericUdp, p.dst_port, false);
-      rates_.prefetchTags(q.sender_hash);
+    }
+    if (q.match.vector == Vector::None) {
+      q.sender_generic_hash = RateTable::keyHash(q.src_hash, Vector::GenericUdp, p.dst_port, false);
+      rates_.prefetchTags(q.sender_generic_hash);
     }
     if (!networks_.empty() || !ignore_.empty())
       __builtin_prefetch(&place_cache_[q.dst_hash & (kPlaceCacheSize - 1)]);
@@ -398,6 +401,9 @@ class Engine::Impl {
       if (!p.hasPorts()) return;
       const VectorMatch& m = q.match;
       const Vector request = q.request;
+      assert(q.keyed);
+      v = q.key_vector;  // the key prepare() hashed
+      port = q.key_port;
       if (request != Vector::None) onRequest(p, q, request);
       if (m.vector == Vector::None) {
         // A datagram to a service's port from an unknown port is most likely a client's
@@ -405,16 +411,12 @@ class Engine::Impl {
         // at random victim ports hit service ports too (but it creates none: every client's
         // ephemeral port would get a key of its own).
         lookup_only = request != Vector::None;
-        v = Vector::GenericUdp;
-        port = p.src_port;
         // The generic class's own solicitation: what this sender asked of that port.
         if (RateSlot* s =
-                rates_.find(q.sender_hash, p.src, Vector::GenericUdp, p.dst_port, false)) {
+                rates_.find(q.sender_generic_hash, p.src, Vector::GenericUdp, p.dst_port, false)) {
           addRequest(*s, p);
         }
       } else {
-        v = m.vector;
-        port = v == Vector::Tftp ? vectorServicePort(Vector::Tftp) : m.service_port;
         evidence = m.evidence;
         ++stats_.reflection_packets;
         countVector(v, p);
@@ -471,8 +473,8 @@ class Engine::Impl {
       return;
     }
     // Fragments take their datagram's key, which prepare() could not know.
-    const std::uint64_t key_hash =
-        q.keyed && !fragment ? q.key_hash : RateTable::keyHash(p.dst, v, port, false);
+    // (prepare() leaves them unkeyed.)
+    const std::uint64_t key_hash = q.keyed ? q.key_hash : RateTable::keyHash(p.dst, v, port, false);
     RateSlot* sp = nullptr;
     if (lookup_only) {
       sp = rates_.find(key_hash, p.dst, v, port, false);
@@ -484,8 +486,7 @@ class Engine::Impl {
     // An answer from a server the destination asked within the window belongs to its
     // conversations, not to a flood from sources it never asked.
     if (v != Vector::GenericUdp && p.ts_ns - sp->last_request_ns <= window_ns_ &&
-        (q.keyed && !fragment ? scanners_.asked(q.scan_key)
-                              : scanners_.asked(p.dst, port, p.src))) {
+        (q.keyed ? scanners_.asked(q.scan_key) : scanners_.asked(p.dst, port, p.src))) {
       sp = slotFor(p.dst, v, port, true, p.ts_ns);
       if (!sp) return;
     }

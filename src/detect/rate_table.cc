@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstring>
 
 namespace bw {
@@ -16,6 +17,7 @@ RateTable::RateTable(std::uint32_t capacity, int window_buckets)
 
 RateSlot* RateTable::find(std::uint64_t hash, const IpAddress& dst, Vector v, std::uint16_t port,
                           bool asked) noexcept {
+  assert(hash == keyHash(dst, v, port, asked));
   const std::uint32_t tag = tagOf(hash);
   std::uint32_t i = static_cast<std::uint32_t>(hash) & mask_;
   for (std::uint32_t n = 0; n < kProbeLimit; ++n, i = (i + 1) & mask_) {
@@ -46,6 +48,7 @@ std::uint32_t RateTable::prefetchSlot(std::uint64_t hash) const noexcept {
 RateSlot* RateTable::findOrCreate(std::uint64_t hash, const IpAddress& dst, Vector v,
                                   std::uint16_t port, bool asked, std::int64_t now_bucket,
                                   std::int64_t now_ns, bool* created, bool* evicted) noexcept {
+  assert(hash == keyHash(dst, v, port, asked));
   *created = false;
   *evicted = false;
   const std::uint32_t tag = tagOf(hash);
