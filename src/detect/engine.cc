@@ -521,9 +521,8 @@ class Engine::Impl {
     const auto src_bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, UINT32_MAX));
     if (s.tracker == kNone) {
       if (s.win_packets >= std::min(kTrackWatchPackets, s.threshold_packets)) {
-        s.tracker = allocateTracker(rates_.indexOf(&s));
+        rates_.setTracker(s, allocateTracker(rates_.indexOf(&s)));
         if (s.tracker != kNone) {
-          rates_.setPinned(s, true);
           SourceTracker& sources = trackers_[s.tracker]->sources;
           const EarlySources& e = rates_.early(s);
           for (int i = 0; i < s.early_count; ++i) sources.add(e.src[i], e.packets[i], e.bytes[i]);
@@ -623,8 +622,7 @@ class Engine::Impl {
     if (s.tracker == kNone) return;
     trackers_[s.tracker].reset();
     free_trackers_.push_back(s.tracker);
-    s.tracker = kNone;
-    rates_.setPinned(s, s.attack != kNone);
+    rates_.setTracker(s, kNone);
   }
 
   // Answers to requests the destination sent are not reflection. Named services: the asked
@@ -680,8 +678,7 @@ class Engine::Impl {
     a.last_update_ns = ts;
     std::uint32_t idx = static_cast<std::uint32_t>(attacks_.size());
     attacks_.push_back(std::move(a));
-    s.attack = idx;
-    rates_.setPinned(s, true);
+    rates_.setAttack(s, idx);
     active_.push_back(idx);
     if (listener_) {
       AttackRecord snapshot = attacks_[idx].record;
@@ -747,8 +744,7 @@ class Engine::Impl {
     r.fragments = a.hot_fragments;
     fillFromTracker(a, r);
     if (r.peak_pps == 0) fillShortPeak(r, r.end_ns);
-    s.attack = kNone;
-    rates_.setPinned(s, s.tracker != kNone);
+    rates_.setAttack(s, kNone);
     freeTracker(s);
     active_.erase(std::find(active_.begin(), active_.end(), idx));
     if (listener_) listener_->onAttackEnded(r);

@@ -141,11 +141,15 @@ class RateTable {
   RateBucket& bucketAt(RateSlot& s) noexcept { return ring(s)[s.head]; }
   EarlySources& early(const RateSlot& s) noexcept { return early_[indexOf(&s)]; }
 
-  // A slot with an attack or a source tracker is never evicted: the engine says so here
-  // whenever either changes.
-  void setPinned(const RateSlot& s, bool pinned) noexcept {
-    std::uint64_t& t = tags_[indexOf(&s)];
-    t = pinned ? t | kPinned : t & ~kPinned;
+  // A slot with an attack or a source tracker is never evicted: both are set here, which
+  // keeps the slot's pinned bit in step with them.
+  void setAttack(RateSlot& s, std::uint32_t attack) noexcept {
+    s.attack = attack;
+    setPinned(s);
+  }
+  void setTracker(RateSlot& s, std::uint32_t tracker) noexcept {
+    s.tracker = tracker;
+    setPinned(s);
   }
   // Records a response at `ts_ns` (the eviction order is least recent activity first).
   void touch(const RateSlot& s, std::int64_t ts_ns) noexcept {
@@ -177,6 +181,10 @@ class RateTable {
   }
   static std::uint32_t stampOf(std::int64_t ts_ns) noexcept {
     return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ts_ns) >> 20);
+  }
+  void setPinned(const RateSlot& s) noexcept {
+    std::uint64_t& t = tags_[indexOf(&s)];
+    t = s.attack != kNone || s.tracker != kNone ? t | kPinned : t & ~kPinned;
   }
 
   // Zeroed, cache-line aligned storage for `n` objects of an implicit-lifetime type (calloc:

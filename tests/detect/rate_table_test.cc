@@ -51,7 +51,7 @@ TEST(RateTable, EvictsLeastRecentlyActiveAndNeverPinned) {
     t.touch(*s, t0 + (i + 1) * 10'000'000);  // host 0 is the least recent
     slots.push_back(s);
   }
-  t.setPinned(*slots[0], true);  // the oldest is in an attack: the next oldest goes
+  t.setAttack(*slots[0], 0);  // the oldest is in an attack: the next oldest goes
   bool created = false, evicted = false;
   const std::int64_t now = t0 + 200'000'000;
   RateSlot* n = claim(t, host(100), now, &created, &evicted);
@@ -62,9 +62,16 @@ TEST(RateTable, EvictsLeastRecentlyActiveAndNeverPinned) {
   EXPECT_EQ(t.find(host(1), Vector::Dns, 53, false), nullptr);
   EXPECT_NE(t.find(host(0), Vector::Dns, 53, false), nullptr);
 
-  for (RateSlot* s : slots) t.setPinned(*s, true);
+  // An attack or a source tracker pins a slot.
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (i % 2 == 0) {
+      t.setAttack(*slots[i], 0);
+    } else {
+      t.setTracker(*slots[i], 0);
+    }
+  }
   EXPECT_EQ(claim(t, host(200), now), nullptr);  // all pinned: nothing to take
-  t.setPinned(*slots[7], false);
+  t.setTracker(*slots[7], kNone);
   EXPECT_EQ(claim(t, host(200), now), slots[7]);
 }
 
