@@ -78,6 +78,8 @@ struct PacketSummary {
   }
   bool hasPorts() const noexcept { return flags & pktflag::kHasPorts; }
   ByteSpan payloadSpan() const noexcept { return {payload, payload_len}; }
+  // Every field, payload pointer included (two decodes of one frame agree on it).
+  bool operator==(const PacketSummary&) const = default;
 };
 
 // Decodes one frame. `origlen` is the on-wire length (used when an IPv4 total length of 0
