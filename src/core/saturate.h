@@ -18,6 +18,11 @@ inline std::int64_t satSub(std::int64_t a, std::int64_t b) noexcept {
   return r;
 }
 
+inline std::uint32_t satAdd(std::uint32_t a, std::uint32_t b) noexcept {
+  std::uint32_t r;
+  return __builtin_add_overflow(a, b, &r) ? UINT32_MAX : r;
+}
+
 inline std::uint64_t satMul(std::uint64_t a, std::uint64_t b) noexcept {
   std::uint64_t r;
   if (__builtin_mul_overflow(a, b, &r)) return UINT64_MAX;

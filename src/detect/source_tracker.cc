@@ -156,7 +156,7 @@ bool SourceTracker::addExact(Table<Entry>& table, const Key& key, std::uint64_t 
     for (; table.slots[i].packets != 0; i = (i + 1) & table.mask) {
       Entry& e = table.slots[i];
       if (keyOf(e) == key) {
-        e.packets = saturatingAdd(e.packets, packets);
+        e.packets = satAdd(e.packets, packets);
         e.bytes += bytes;
         return true;
       }

@@ -25,6 +25,7 @@
 
 #include "core/hyperloglog.h"
 #include "core/ip_address.h"
+#include "core/saturate.h"
 #include "detect/attack.h"
 
 namespace bw {
@@ -105,11 +106,6 @@ class SourceTracker {
   };
   struct Sketch;
 
-  static std::uint32_t saturatingAdd(std::uint32_t a, std::uint32_t b) noexcept {
-    std::uint32_t sum;
-    return __builtin_add_overflow(a, b, &sum) ? UINT32_MAX : sum;
-  }
-
   void addSlow(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                std::uint64_t bytes) noexcept;
   template <typename Entry, typename Key>
@@ -141,7 +137,7 @@ void SourceTracker::add(const IpAddress& src, std::uint64_t hash, std::uint32_t 
       Entry4& e = slots[i];
       if (e.packets == 0) break;
       if (e.addr == addr) {
-        e.packets = saturatingAdd(e.packets, packets);
+        e.packets = satAdd(e.packets, packets);
         e.bytes += bytes;
         return;
       }
