@@ -466,15 +466,18 @@ class Engine::Impl {
                std::uint8_t evidence, bool fragment, std::uint32_t extra_packets,
                std::uint64_t extra_bytes, bool lookup_only) noexcept {
     if (notAVictim(p.dst)) return;
-    Place dst_place = placeOf(p.dst, q.keyed ? q.dst_hash : p.dst.hash());
+    const std::uint64_t dst_hash = q.keyed ? q.dst_hash : p.dst.hash();
+    Place dst_place = placeOf(p.dst, dst_hash);
     if (dst_place == Place::Ignored) return;
-    if (dst_place == Place::Outside && placeOf(p.src) != Place::Protected) {
+    if (dst_place == Place::Outside &&
+        placeOf(p.src, q.keyed ? q.src_hash : p.src.hash()) != Place::Protected) {
       ++stats_.transit_packets;
       return;
     }
     // Fragments take their datagram's key, which prepare() could not know.
     // (prepare() leaves them unkeyed.)
-    const std::uint64_t key_hash = q.keyed ? q.key_hash : RateTable::keyHash(p.dst, v, port, false);
+    const std::uint64_t key_hash =
+        q.keyed ? q.key_hash : RateTable::keyHash(dst_hash, v, port, false);
     RateSlot* sp = nullptr;
     if (lookup_only) {
       sp = rates_.find(key_hash, p.dst, v, port, false);
@@ -487,7 +490,7 @@ class Engine::Impl {
     // conversations, not to a flood from sources it never asked.
     if (v != Vector::GenericUdp && p.ts_ns - sp->last_request_ns <= window_ns_ &&
         (q.keyed ? scanners_.asked(q.scan_key) : scanners_.asked(p.dst, port, p.src))) {
-      sp = slotFor(p.dst, v, port, true, p.ts_ns);
+      sp = slotFor(RateTable::keyHash(dst_hash, v, port, true), p.dst, v, port, true, p.ts_ns);
       if (!sp) return;
     }
     RateSlot& s = *sp;
