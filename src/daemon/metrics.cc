@@ -37,7 +37,10 @@ constexpr EngineField kEngineFields[] = {
     {"fragments_unattributed", &EngineStats::fragments_unattributed,
      "Non-first IP fragments whose first fragment was not seen."},
     {"late_packets", &EngineStats::late_packets,
-     "Packets older than the bucket window, counted in the current bucket."},
+     "Packets older than their destination's current bucket."},
+    {"stale_packets", &EngineStats::stale_packets,
+     "Late packets older than the whole rate window: counted in no rate, only in the totals "
+     "of the attack or candidate whose time they fall in."},
     {"destination_evictions", &EngineStats::destination_evictions,
      "Destinations evicted from the full per-destination table."},
     {"destination_table_full", &EngineStats::destination_table_full,

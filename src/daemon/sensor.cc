@@ -141,6 +141,7 @@ void addStats(EngineStats& into, const EngineStats& s) {
   into.fragments_attributed += s.fragments_attributed;
   into.fragments_unattributed += s.fragments_unattributed;
   into.late_packets += s.late_packets;
+  into.stale_packets += s.stale_packets;
   into.destination_evictions += s.destination_evictions;
   into.destination_table_full += s.destination_table_full;
   into.transit_packets += s.transit_packets;

@@ -44,7 +44,8 @@ struct EngineStats {
   std::uint64_t reflection_packets = 0;  // classified as a vector's response
   std::uint64_t fragments_attributed = 0;
   std::uint64_t fragments_unattributed = 0;
-  std::uint64_t late_packets = 0;  // older than the current bucket window
+  std::uint64_t late_packets = 0;   // older than their destination's current bucket
+  std::uint64_t stale_packets = 0;  // of those, older than the whole window: in no rate
   std::uint64_t destination_evictions = 0;
   std::uint64_t destination_table_full =
       0;                                // packets not accounted: every nearby slot in an attack
@@ -68,8 +69,10 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // REQUIRES: packets are roughly in time order; packets older than the bucket window are
-  // counted in the current bucket (and in stats().late_packets).
+  // REQUIRES: packets are roughly in time order. A packet older than its destination's
+  // current bucket (stats().late_packets) goes to its own bucket while that is inside the
+  // window; one older than the whole window (stats().stale_packets) enters no rate and only
+  // adds to the totals of the attack or candidate run whose time it falls in.
   void process(std::span<const PacketSummary> batch) noexcept;
   // Moves event time forward without packets (live sources when idle).
   void advanceTime(std::int64_t now_ns) noexcept;

@@ -31,6 +31,7 @@ json engineToJson(const EngineStats& s) {
               {"fragments_attributed", s.fragments_attributed},
               {"fragments_unattributed", s.fragments_unattributed},
               {"late_packets", s.late_packets},
+              {"stale_packets", s.stale_packets},
               {"destination_evictions", s.destination_evictions},
               {"destination_table_full", s.destination_table_full},
               {"transit_packets", s.transit_packets},

@@ -252,6 +252,7 @@ const char* const kEngineFields[] = {"packets",
                                      "fragments_attributed",
                                      "fragments_unattributed",
                                      "late_packets",
+                                     "stale_packets",
                                      "destination_evictions",
                                      "destination_table_full",
                                      "transit_packets",
@@ -275,6 +276,7 @@ SensorSnapshot fullSnapshot() {
   s.engine.fragments_attributed = v++;
   s.engine.fragments_unattributed = v++;
   s.engine.late_packets = v++;
+  s.engine.stale_packets = v++;
   s.engine.destination_evictions = v++;
   s.engine.destination_table_full = v++;
   s.engine.transit_packets = v++;
@@ -556,7 +558,7 @@ TEST(StatusJson, NamesEveryField) {
   EXPECT_TRUE(j["config"]["path"].is_null());
   EXPECT_EQ(j["config"]["reloads"], 4);
   for (const char* field : kEngineFields) EXPECT_TRUE(j["engine"].contains(field)) << field;
-  EXPECT_EQ(j["engine"]["scanner_evictions"], 110);
+  EXPECT_EQ(j["engine"]["scanner_evictions"], 111);
   EXPECT_DOUBLE_EQ(j["engine"]["event_time"].get<double>(), 1700000099.25);
   ASSERT_EQ(j["sources"].size(), 3u);
   EXPECT_EQ(j["sources"][1], (json{{"name", "sflow 0.0.0.0:6343"},

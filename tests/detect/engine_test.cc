@@ -524,6 +524,63 @@ TEST(EngineTest, FloodOnABusyResolverIsSeparatedFromItsOwnAnswers) {
   EXPECT_EQ(attacks[0].start_ns, flood_packets.front().ts_ns);
 }
 
+// Records a bulk-flushing exporter sends long after fresher ones reach the engine older than
+// the whole window. They must not enter the current window (that invented a peak 25 times
+// the flood's rate), yet the part of them inside the attack's span still counts.
+TEST(EngineLate, PacketsOlderThanTheWindowAddNoRateButCountInTheirAttack) {
+  const IpAddress victim = ip("198.18.0.10");
+  // In order: a 2 kpps flood from 10 s to 20 s.
+  std::vector<PacketSummary> packets = flood(kT0 + 10 * kSec, 2000, 10, 50, victim, 11211, 1428);
+  // Then, late: 20,000 packets of the same flood dated 12-13 s (inside the attack), and
+  // 5,000 dated 2-3 s (before the attack began).
+  std::vector<PacketSummary> inside =
+      flood(kT0 + 12 * kSec, 20000, 1, 40, victim, 11211, 1428, nullptr, 0x0B000001);
+  std::vector<PacketSummary> before =
+      flood(kT0 + 2 * kSec, 5000, 1, 40, victim, 11211, 1428, nullptr, 0x0C000001);
+  Engine engine(DetectionConfig{});
+  engine.process(packets);
+  engine.process(inside);
+  engine.process(before);
+  engine.finish();
+  const std::vector<AttackRecord> attacks = engine.attacks();
+  ASSERT_EQ(attacks.size(), 1u);
+  const AttackRecord& a = attacks[0];
+  EXPECT_EQ(a.start_ns, packets.front().ts_ns);
+  EXPECT_EQ(a.end_ns, packets.back().ts_ns);
+  EXPECT_EQ(a.packets, packets.size() + inside.size());
+  EXPECT_EQ(a.bytes, (packets.size() + inside.size()) * 1428);
+  EXPECT_EQ(a.reflectors, 90u);  // the late sources inside the span are attributed
+  EXPECT_NEAR(a.peak_pps, 2000, 2000 * 0.02);
+  EXPECT_EQ(engine.stats().late_packets, inside.size() + before.size());
+  EXPECT_EQ(engine.stats().stale_packets, inside.size() + before.size());
+}
+
+// A packet late by less than the window goes to the bucket of its own time: it is in the
+// window while its time is, and leaves it when its time does.
+TEST(EngineLate, PacketsLateWithinTheWindowLeaveItWithTheirTime) {
+  const IpAddress victim = ip("198.18.0.10");
+  DetectionConfig config;
+  config.thresholds.pps = 1000;
+  config.thresholds.bps = 1e12;
+  // 600 pps until 1.9 s, then 900 pps until 3 s: never 1,000 packets in a second.
+  std::vector<PacketSummary> upto = flood(kT0, 600, 1.9, 20, victim, 11211, 1428);
+  std::vector<PacketSummary> after =
+      flood(kT0 + 1900 * 1'000'000, 900, 1.1, 20, victim, 11211, 1428);
+  // 300 packets dated 1.0-1.1 s arrive at 1.9 s. In their own bucket they leave the window
+  // at 2.1 s; counted in the bucket of their arrival they would stay until 2.9 s and, with
+  // the 900 pps after it, make 1,200 packets in one window.
+  std::vector<PacketSummary> late =
+      flood(kT0 + kSec, 3000, 0.1, 20, victim, 11211, 1428, nullptr, 0x0B000001);
+  Engine engine(config);
+  engine.process(upto);
+  engine.process(late);
+  engine.process(after);
+  engine.finish();
+  EXPECT_TRUE(engine.attacks().empty());
+  EXPECT_EQ(engine.stats().late_packets, late.size());
+  EXPECT_EQ(engine.stats().stale_packets, 0u);
+}
+
 }  // namespace
 }  // namespace bw
 
