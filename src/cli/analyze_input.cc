@@ -159,10 +159,21 @@ namespace {
 // the same for captured and live datagrams.
 class TelemetryPipeline {
  public:
-  TelemetryPipeline(Engine& engine, TrafficTotals* totals)
-      : totals_(totals), feed_(FlowFeedOptions{}, [&engine](std::span<const PacketSummary> batch) {
+  TelemetryPipeline(Engine& engine, TrafficTotals* totals, FlowFeedOptions feed_options)
+      : totals_(totals), feed_(feed_options, [&engine](std::span<const PacketSummary> batch) {
           engine.process(batch);
         }) {}
+
+  // A capture file: nobody waits for the report, so records are held from the start for as
+  // long as memory allows (the feed's max_pending) up to five minutes, which keeps records a
+  // bulk-flushing exporter sends long after fresher ones in order. Live collection learns its
+  // holdback from the exporters, as the sensor does.
+  static FlowFeedOptions offline() {
+    FlowFeedOptions o;
+    o.max_holdback_ns = 300'000'000'000;
+    o.min_holdback_ns = o.max_holdback_ns;
+    return o;
+  }
 
   void datagram(const IpAddress& exporter, ByteSpan data, std::int64_t received_ns) {
     records_.clear();
@@ -217,7 +228,7 @@ class TelemetryPipeline {
 CaptureSummary feedTelemetry(CaptureFile& capture, Engine& engine, const InputOptions& options,
                              TelemetrySummary& telemetry) {
   Progress progress(options.progress, capture.totalBytes(), "frames");
-  TelemetryPipeline pipeline(engine, options.totals);
+  TelemetryPipeline pipeline(engine, options.totals, TelemetryPipeline::offline());
   std::array<Frame, kBatch> frames;
   CaptureSummary summary;
   std::uint64_t not_telemetry = 0, truncated_exports = 0;
@@ -257,7 +268,7 @@ CaptureSummary feedTelemetry(CaptureFile& capture, Engine& engine, const InputOp
 CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const InputOptions& options,
                              std::int64_t duration_ns, const volatile std::sig_atomic_t* stop,
                              TelemetrySummary& telemetry) {
-  TelemetryPipeline pipeline(engine, options.totals);
+  TelemetryPipeline pipeline(engine, options.totals, FlowFeedOptions{});
   CaptureSummary summary;
   const auto start = std::chrono::steady_clock::now();
   auto elapsed_ns = [&] {

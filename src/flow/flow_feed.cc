@@ -64,6 +64,8 @@ FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink) : options_(options), sink
   if (options_.cell_ns <= 0) options_.cell_ns = kDefaultCellNs;
   if (options_.chunk_ns <= 0) options_.chunk_ns = kDefaultChunkNs;
   if (options_.max_holdback_ns < 0) options_.max_holdback_ns = 0;
+  options_.min_holdback_ns =
+      std::clamp<std::int64_t>(options_.min_holdback_ns, 0, options_.max_holdback_ns);
   options_.max_chunks_per_record = std::max<std::uint32_t>(options_.max_chunks_per_record, 1);
   default_cell_ = options_.cell_ns == kDefaultCellNs;
   // Room for the longest holdback plus the longest record ahead of the watermark.
@@ -73,7 +75,7 @@ FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink) : options_(options), sink
   // Slots by mask: the cells in use span at most wheel_cells_, so no two share a slot.
   wheel_.resize(std::bit_ceil(static_cast<std::size_t>(wheel_cells_)));
   mask_ = wheel_.size() - 1;
-  stats_.holdback_ns = 0;
+  stats_.holdback_ns = options_.min_holdback_ns;
 }
 
 std::int64_t FlowFeed::watermark() const noexcept {

@@ -10,8 +10,8 @@
 //    until the watermark (newest record end seen, minus the holdback) passes them, then leave
 //    in time order. The holdback adapts to the furthest a record has started behind the
 //    newest end seen before it: the longest record span (the exporter's active timeout, in
-//    effect) or the longest export delay, up to `max_holdback_ns`. Chunks of a record later
-//    than that reach the engine late and are counted there.
+//    effect) or the longest export delay, from `min_holdback_ns` up to `max_holdback_ns`.
+//    Chunks of a record later than that reach the engine late and are counted there.
 // sFlow samples are packets sampled as they pass and carry payload bytes that live only as
 // long as their datagram: they go to the sink at once, unspread and unheld.
 //
@@ -47,8 +47,13 @@ struct FlowFeedOptions {
   std::int64_t cell_ns = 100'000'000;             // wheel resolution: the engine's bucket
   std::int64_t chunk_ns = 1'000'000'000;          // at most this far apart inside one record
   std::int64_t max_holdback_ns = 65'000'000'000;  // a bit over the common 60 s active timeout
-  std::uint32_t max_chunks_per_record = 128;      // longer records get coarser chunks
-  std::size_t max_pending = 2'000'000;            // chunks held in the wheel
+  // The holdback never drops below this (capped by max_holdback_ns). Live input learns its
+  // holdback from 0 so that detection waits no longer than the exporters make it; a capture
+  // file has no one waiting, and holding from the start keeps records that a bulk-flushing
+  // exporter sends long after fresher ones in order.
+  std::int64_t min_holdback_ns = 0;
+  std::uint32_t max_chunks_per_record = 128;  // longer records get coarser chunks
+  std::size_t max_pending = 2'000'000;        // chunks held in the wheel
 };
 
 struct FlowFeedStats {
