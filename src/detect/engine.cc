@@ -515,7 +515,7 @@ class Engine::Impl {
     }
     // A late packet still inside the window goes to its own bucket, so it leaves the window
     // when its time does.
-    RateBucket& bucket = rates_.ring(s)[rates_.ringIndex(b)];
+    RateBucket& bucket = b == s.bucket ? rates_.bucketAt(s) : rates_.ring(s)[rates_.ringIndex(b)];
     if (bucket.packets == 0 || p.ts_ns < bucket.first_ns) bucket.first_ns = p.ts_ns;
     bucket.packets += static_cast<std::uint32_t>(n);
     bucket.bytes += bytes;
