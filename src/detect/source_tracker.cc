@@ -28,6 +28,9 @@ struct SourceTracker::Sketch {
     std::uint64_t hash;
     std::uint64_t packets;
     std::uint64_t bytes;
+    // Inherited from the entry it replaced: the source sent at least packets - lent_packets.
+    std::uint64_t lent_packets;
+    std::uint64_t lent_bytes;
   };
 
   HyperLogLog hll{16};
@@ -111,7 +114,7 @@ struct SourceTracker::Sketch {
   void insert(const IpAddress& src, std::uint64_t hash, std::uint64_t packets,
               std::uint64_t bytes) noexcept {
     const auto id = static_cast<std::uint8_t>(used++);
-    entries[id] = Counter{src, hash, packets, bytes};
+    entries[id] = Counter{src, hash, packets, bytes, 0, 0};
     index[find(src, hash)] = id;
     rise(id, 0, key(entries[id], id));
   }
@@ -125,6 +128,7 @@ SourceTracker::SourceTracker(ExactBudget* budget, std::size_t exact_limit)
 SourceTracker::~SourceTracker() {
   release(v4_);
   release(v6_);
+  budget_->give(frozen_filter_.size() * sizeof(std::uint64_t));
 }
 
 template <typename Entry>
@@ -142,8 +146,25 @@ void SourceTracker::addSlow(const IpAddress& src, std::uint64_t hash, std::uint3
                                  : addExact(v6_, src, hash, packets, bytes);
     if (kept) return;
     switchToSketch();
+  } else if (!src.isV4() && addKnown(v6_, src, hash, packets, bytes)) {
+    return;  // (add() has already looked for an IPv4 source in the frozen table)
   }
   sketchAdd(src, hash, packets, bytes);
+}
+
+template <typename Entry, typename Key>
+bool SourceTracker::addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash,
+                             std::uint32_t packets, std::uint64_t bytes) noexcept {
+  if (table.slots.empty()) return false;
+  for (std::size_t i = hash & table.mask; table.slots[i].packets != 0; i = (i + 1) & table.mask) {
+    Entry& e = table.slots[i];
+    if (keyOf(e) == key) {
+      e.packets = satAdd(e.packets, packets);
+      e.bytes += bytes;
+      return true;
+    }
+  }
+  return false;
 }
 
 // Adds to `key`'s entry, or makes one. False when a new entry would pass exact_limit or the
@@ -195,26 +216,26 @@ bool SourceTracker::grow(Table<Entry>& table) noexcept {
 
 void SourceTracker::switchToSketch() noexcept {
   sketch_ = std::make_unique<Sketch>();
-  // Seed the summary with the exact tables' heaviest entries (their counts are exact, so
-  // their error is zero, and every source left out is no heavier than the lightest kept: the
-  // Space-Saving invariant holds from the start), and the HLL with every source seen so far.
-  std::vector<Sketch::Counter> live;
-  live.reserve(v4_.count + v6_.count);
+  // The tables stay, frozen, with their exact counts; the HLL counts their sources too.
+  // IPv4 table slots are 128 bits and at most half full: 8 filter bits per slot are 16 per
+  // source, which lets through about 6 % of the sources not in the table.
+  const std::size_t words = v4_.slots.size() / 8;
+  if (words > 0 && budget_->take(words * sizeof(std::uint64_t))) {
+    frozen_filter_.assign(words, 0);
+    filter_mask_ = words * 64 - 1;
+  }
   for (const Entry4& e : v4_.slots) {
-    if (e.packets != 0) live.push_back({IpAddress::fromV4(e.addr), hashOf(e), e.packets, e.bytes});
+    if (e.packets == 0) continue;
+    const std::uint64_t h = hashOf(e);
+    sketch_->hll.add(mix64(h));
+    if (!frozen_filter_.empty()) {
+      const std::uint64_t bit = (h >> 32) & filter_mask_;
+      frozen_filter_[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+    }
   }
   for (const Entry6& e : v6_.slots) {
-    if (e.packets != 0) live.push_back({e.ip, hashOf(e), e.packets, e.bytes});
+    if (e.packets != 0) sketch_->hll.add(mix64(hashOf(e)));
   }
-  for (const Sketch::Counter& c : live) sketch_->hll.add(mix64(c.hash));
-  const std::size_t keep = std::min(live.size(), kTopCapacity);
-  std::partial_sort(
-      live.begin(), live.begin() + static_cast<std::ptrdiff_t>(keep), live.end(),
-      [](const Sketch::Counter& a, const Sketch::Counter& b) { return a.bytes > b.bytes; });
-  for (std::size_t i = 0; i < keep; ++i)
-    sketch_->insert(live[i].ip, live[i].hash, live[i].packets, live[i].bytes);
-  release(v4_);
-  release(v6_);
 }
 
 void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
@@ -240,6 +261,8 @@ void SourceTracker::sketchAdd(const IpAddress& src, std::uint64_t hash, std::uin
   Sketch::Counter& c = s.entries[id];
   c.ip = src;
   c.hash = hash;
+  c.lent_packets = c.packets;
+  c.lent_bytes = c.bytes;
   c.packets += packets;
   c.bytes += bytes;
   s.index[s.find(src, hash)] = id;
@@ -253,18 +276,18 @@ std::uint64_t SourceTracker::distinct() const noexcept {
 
 std::vector<ReflectorStat> SourceTracker::top(std::size_t n) const {
   std::vector<ReflectorStat> out;
+  for (const Entry4& e : v4_.slots) {
+    if (e.packets != 0) out.push_back(ReflectorStat{IpAddress::fromV4(e.addr), e.packets, e.bytes});
+  }
+  for (const Entry6& e : v6_.slots) {
+    if (e.packets != 0) out.push_back(ReflectorStat{e.ip, e.packets, e.bytes});
+  }
   if (sketch_) {
     for (std::size_t i = 0; i < sketch_->used; ++i) {
       const Sketch::Counter& c = sketch_->entries[i];
-      out.push_back(ReflectorStat{c.ip, c.packets, c.bytes});
-    }
-  } else {
-    for (const Entry4& e : v4_.slots) {
-      if (e.packets != 0)
-        out.push_back(ReflectorStat{IpAddress::fromV4(e.addr), e.packets, e.bytes});
-    }
-    for (const Entry6& e : v6_.slots) {
-      if (e.packets != 0) out.push_back(ReflectorStat{e.ip, e.packets, e.bytes});
+      if (c.bytes > c.lent_bytes)
+        out.push_back(ReflectorStat{c.ip, std::max<std::uint64_t>(c.packets - c.lent_packets, 1),
+                                    c.bytes - c.lent_bytes});
     }
   }
   auto heavier = [](const ReflectorStat& a, const ReflectorStat& b) {

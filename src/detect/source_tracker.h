@@ -5,13 +5,19 @@
 // 32-byte entries for IPv6 sources (created on the first IPv6 source), so the tables of a few
 // thousand reflectors stay within L2. Both grow by doubling while the number of distinct
 // sources stays within `exact_limit` and their bytes within a budget shared by all trackers
-// (ExactBudget, charged exactly what the tables hold). Past either bound the tracker switches
-// for good to a HyperLogLog (p = 16, 0.4 % standard error) for the distinct count and a
-// Space-Saving summary of the 64 heaviest sources by bytes (Metwally et al. 2005), seeded with
-// the exact tables' heaviest entries. The summary finds a known source through a 256-slot
-// index and its lightest entry through a min-heap, so a spoofed flood costs O(log 64) per
-// packet. Memory per tracker is bounded, and the total of the exact tables across trackers is
-// bounded by the budget, whatever the number of spoofed sources.
+// (ExactBudget, charged exactly what the tables hold). Past either bound the tables freeze:
+// the sources already in them keep exact counts, and every newer source goes to a
+// HyperLogLog (p = 16, 0.4 % standard error; it also holds the frozen sources) for the
+// distinct count and to a Space-Saving summary of the 64 heaviest newer sources by bytes
+// (Metwally et al. 2005). The summary finds a known source through a 256-slot index and its
+// lightest entry through a min-heap, so a spoofed flood costs O(log 64) per packet. Each
+// summary entry remembers the counts it inherited, so what top() reports is what the source
+// sent at least: under millions of spoofed sources of a few packets each the summary's counts
+// are nearly all inherited, and the ranking comes from the frozen exact counts instead. (Before,
+// the tables were dropped for the summary alone, whose inherited counts made every one of
+// 100,000 reflectors of 20 packets look like one of 5,766.) Memory per tracker is bounded,
+// and the total of the exact tables across trackers is bounded by the budget, whatever the
+// number of spoofed sources.
 //
 // Exact packet counts saturate at 2^32 - 1 per source; a new source added with 0 packets is
 // recorded with 1 (0 marks an empty slot).
@@ -69,13 +75,15 @@ class SourceTracker {
   inline void add(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                   std::uint64_t bytes) noexcept;
   // Starts loading the cache line add(src, hash, ...) will probe first, so a caller can
-  // overlap the misses of several packets. Does nothing in sketch mode (the summary is small
-  // and stays cached). REQUIRES: hash == src.hash().
+  // overlap the misses of several packets (the summary is small and stays cached).
+  // REQUIRES: hash == src.hash().
   inline void prefetch(const IpAddress& src, std::uint64_t hash) const noexcept;
 
   std::uint64_t distinct() const noexcept;
   bool estimated() const noexcept { return sketch_ != nullptr; }
-  // The `n` heaviest sources by bytes, descending (ties by address).
+  // The `n` heaviest sources by bytes, descending (ties by address): exact counts for the
+  // sources of the exact tables, and what a summary entry's source sent at least (its counts
+  // less those it inherited) for the others, which are left out when that is nothing.
   std::vector<ReflectorStat> top(std::size_t n) const;
 
  private:
@@ -111,6 +119,10 @@ class SourceTracker {
   template <typename Entry, typename Key>
   bool addExact(Table<Entry>& table, const Key& key, std::uint64_t hash, std::uint32_t packets,
                 std::uint64_t bytes) noexcept;
+  // Adds to `key`'s entry if the table has one; never makes one.
+  template <typename Entry, typename Key>
+  bool addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash, std::uint32_t packets,
+                std::uint64_t bytes) noexcept;
   template <typename Entry>
   bool grow(Table<Entry>& table) noexcept;
   template <typename Entry>
@@ -119,18 +131,27 @@ class SourceTracker {
   void sketchAdd(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                  std::uint64_t bytes) noexcept;
 
-  Table<Entry4> v4_{64};  // 1 KiB; empty exactly in sketch mode
+  Table<Entry4> v4_{64};  // 1 KiB; frozen in sketch mode
   Table<Entry6> v6_{16};  // 512 bytes, from the first IPv6 source: most have none
   ExactBudget* budget_;
   std::size_t exact_limit_;
   std::unique_ptr<Sketch> sketch_;
+  // Once frozen: one bit per 16 bits of the IPv4 table, set for its sources, so that most
+  // new sources of a spoofed flood skip the probe of a table too large for the cache (a miss
+  // for nearly every packet). Empty when the budget had no room for it.
+  std::vector<std::uint64_t> frozen_filter_;
+  std::uint64_t filter_mask_ = 0;  // bits - 1
+  bool mayBeFrozen(std::uint64_t hash) const noexcept {
+    const std::uint64_t bit = (hash >> 32) & filter_mask_;
+    return frozen_filter_[bit >> 6] >> (bit & 63) & 1;
+  }
 };
 
 // The common case stays inline: a known IPv4 source in exact mode, one probe as a rule.
 void SourceTracker::add(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                         std::uint64_t bytes) noexcept {
   assert(hash == src.hash());
-  if (!v4_.slots.empty() && src.isV4()) {
+  if (!v4_.slots.empty() && src.isV4() && (frozen_filter_.empty() || mayBeFrozen(hash))) {
     const std::uint32_t addr = src.v4();
     Entry4* slots = v4_.slots.data();
     for (std::size_t i = hash & v4_.mask;; i = (i + 1) & v4_.mask) {
@@ -149,6 +170,9 @@ void SourceTracker::add(const IpAddress& src, std::uint64_t hash, std::uint32_t 
 void SourceTracker::prefetch(const IpAddress& src, std::uint64_t hash) const noexcept {
   if (v4_.slots.empty()) return;
   if (src.isV4()) {
+    // Frozen: the filter is small enough to stay in L2, and it says whether the table is
+    // worth loading.
+    if (!frozen_filter_.empty() && !mayBeFrozen(hash)) return;
     __builtin_prefetch(&v4_.slots[hash & v4_.mask]);
   } else if (!v6_.slots.empty()) {
     __builtin_prefetch(&v6_.slots[hash & v6_.mask]);

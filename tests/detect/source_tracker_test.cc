@@ -184,15 +184,16 @@ TEST(SourceTracker, BudgetIsChargedForWhatTheTablesHoldAndReturnsToZero) {
     EXPECT_LE(budget.used(), 4 * entries + 6 * 4096);
     EXPECT_TRUE(trackers[5]->estimated());
     const std::size_t all = budget.used();
-    trackers[5].reset();
-    EXPECT_EQ(budget.used(), all);  // in sketch mode a tracker holds no exact table
+    trackers[5].reset();  // its frozen table: 1,000 sources
+    EXPECT_LE(budget.used(), all - 16 * 1'000);
+    EXPECT_GE(budget.used(), all - 4 * 16 * 1'000);
     trackers[0].reset();
     EXPECT_LE(budget.used(), all - 16 * 50'000);
   }
   EXPECT_EQ(budget.used(), 0u);
 }
 
-TEST(SourceTracker, ExactLimitSwitchesToTheSketchKeepingTheHeaviestSources) {
+TEST(SourceTracker, ExactLimitFreezesTheTablesAndCountsNewerSourcesInTheSketch) {
   ExactBudget budget(kBigBudget);
   SourceTracker t(&budget, 200);
   Reference ref;
@@ -209,22 +210,47 @@ TEST(SourceTracker, ExactLimitSwitchesToTheSketchKeepingTheHeaviestSources) {
   f.add(v4(0x08080808), 1, 1);  // the 201st source
   EXPECT_TRUE(t.estimated());
   EXPECT_NEAR(static_cast<double>(t.distinct()), 201.0, 2.0);
-  EXPECT_EQ(budget.used(), 0u);  // the exact tables are given back
-  // The 64 heaviest (sources 137 to 200) were seeded with their exact counts; the newcomer
-  // then took the place of the lightest, 137, and its counts.
-  std::vector<ReflectorStat> top = t.top(SourceTracker::kTopCapacity + 1);
-  ASSERT_EQ(top.size(), SourceTracker::kTopCapacity);
+  // The tables stay, frozen, and a filter of one bit per 16 of the IPv4 table joins them.
+  const std::size_t frozen_bytes = budget.used();
+  EXPECT_GT(frozen_bytes, exact_bytes);
+  EXPECT_LE(frozen_bytes, exact_bytes + exact_bytes / 16);
+  // Known sources of both families still count exactly.
+  f.add(v4(0xC6336401), 5, 5);
+  f.add(v6(0x20010db8ull << 32, 2), 5, 5);
   std::vector<ReflectorStat> want = ranked(ref);
-  want.resize(SourceTracker::kTopCapacity - 1);
-  top.pop_back();
-  expectSame(top, want);
-  std::vector<ReflectorStat> last = t.top(SourceTracker::kTopCapacity);
-  EXPECT_EQ(last.back().ip, v4(0x08080808));
-  EXPECT_EQ(last.back().packets, 137u + 1);
-  EXPECT_EQ(last.back().bytes, 137'000u + 1);
+  expectSame(t.top(want.size() + 5), want);
+  EXPECT_EQ(budget.used(), frozen_bytes);
 }
 
-TEST(SourceTracker, BudgetExhaustionSwitchesToTheSketch) {
+// Once frozen, the tables rank the sources; the summary's entries count only what their own
+// source sent, so a flood of new sources that each replace the lightest entry never makes one
+// of them look heavy.
+TEST(SourceTracker, SummaryEntriesReportWhatTheirSourceSentAtLeast) {
+  ExactBudget budget(kBigBudget);
+  SourceTracker t(&budget, 1000);
+  Reference ref;
+  Feeder f{t, ref};
+  // 100,000 reflectors of 20 packets each, round robin (the first 1,000 fill the table).
+  for (int round = 0; round < 20; ++round) {
+    for (std::uint32_t r = 0; r < 100'000; ++r) f.add(v4(0x0A000000 + r * 7), 1, 1000);
+  }
+  ASSERT_TRUE(t.estimated());
+  EXPECT_NEAR(static_cast<double>(t.distinct()), 100'000.0, 1'000.0);
+  const std::vector<ReflectorStat> top = t.top(10);
+  ASSERT_EQ(top.size(), 10u);
+  for (const ReflectorStat& s : top) {
+    EXPECT_LE(s.packets, ref[s.ip].packets) << s.ip.toString();
+    EXPECT_LE(s.bytes, ref[s.ip].bytes) << s.ip.toString();
+    EXPECT_EQ(s.packets, 20u) << s.ip.toString();  // the frozen table's exact counts
+  }
+  // Every reported count is a lower bound, summary entries included.
+  for (const ReflectorStat& s : t.top(2000)) {
+    EXPECT_LE(s.packets, ref[s.ip].packets) << s.ip.toString();
+    EXPECT_LE(s.bytes, ref[s.ip].bytes) << s.ip.toString();
+  }
+}
+
+TEST(SourceTracker, BudgetExhaustionFreezesTheTables) {
   // Room for the first table and one doubling of it: the second doubling is refused.
   ExactBudget budget(4096);
   SourceTracker t(&budget, kNoLimit);
@@ -237,19 +263,11 @@ TEST(SourceTracker, BudgetExhaustionSwitchesToTheSketch) {
   }
   ASSERT_TRUE(t.estimated());
   EXPECT_LT(added, 256u);
-  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_GT(budget.used(), 0u);
+  // The newest source went to the summary, where it is exact (nothing inherited yet); every
+  // other one is in the frozen table.
   std::vector<ReflectorStat> want = ranked(ref);
-  want.resize(std::min<std::size_t>(want.size(), SourceTracker::kTopCapacity));
-  // The newest source went to the sketch, where it replaced the lightest seeded entry; every
-  // other seeded entry is exact.
-  std::vector<ReflectorStat> got = t.top(SourceTracker::kTopCapacity);
-  ASSERT_EQ(got.size(), want.size());
-  EXPECT_EQ(got[0].ip, v4(0x0A000000 + added));
-  EXPECT_EQ(got[0].bytes, (100 + 1) + (100 + added));  // on top of the lightest's, source 1
-  for (std::size_t i = 1; i < got.size(); ++i) {
-    EXPECT_EQ(got[i].ip, want[i].ip);
-    EXPECT_EQ(got[i].bytes, want[i].bytes);
-  }
+  expectSame(t.top(want.size()), want);
 
   // No budget at all: the sketch from the first packet.
   ExactBudget none(0);
@@ -261,7 +279,7 @@ TEST(SourceTracker, BudgetExhaustionSwitchesToTheSketch) {
   EXPECT_EQ(s.top(5)[0].bytes, 100u);
 }
 
-TEST(SourceTracker, SpaceSavingKeepsEverySourceAboveOneSixtyFourthWithBoundedError) {
+TEST(SourceTracker, SpaceSavingFindsEverySourceAboveOneSixtyFourthWithBoundedError) {
   for (std::uint32_t seed = 1; seed <= 4; ++seed) {
     std::mt19937_64 rng(seed);
     ExactBudget budget(kBigBudget);
@@ -283,24 +301,25 @@ TEST(SourceTracker, SpaceSavingKeepsEverySourceAboveOneSixtyFourthWithBoundedErr
       total += bytes;
     }
     ASSERT_TRUE(t.estimated());
-    std::vector<ReflectorStat> top = t.top(SourceTracker::kTopCapacity);
-    ASSERT_EQ(top.size(), SourceTracker::kTopCapacity);
-    const std::uint64_t min = top.back().bytes;
-    EXPECT_LE(min, total / SourceTracker::kTopCapacity);
+    // Everything the tracker can name: the 16 frozen sources and the summary's entries.
+    const std::vector<ReflectorStat> all = t.top(1000);
+    ASSERT_LE(all.size(), 16 + SourceTracker::kTopCapacity);
     int heavy = 0;
     for (const auto& [source, c] : ref) {
       if (c.bytes * SourceTracker::kTopCapacity <= total) continue;
       const IpAddress ip = source;
       ++heavy;
       auto it =
-          std::find_if(top.begin(), top.end(), [&](const ReflectorStat& s) { return s.ip == ip; });
-      ASSERT_NE(it, top.end()) << ip.toString() << " with " << c.bytes << " of " << total;
-      EXPECT_GE(it->bytes, c.bytes);  // (not packets: the summary ranks by bytes alone)
-      EXPECT_LE(it->bytes - c.bytes, min);
+          std::find_if(all.begin(), all.end(), [&](const ReflectorStat& s) { return s.ip == ip; });
+      ASSERT_NE(it, all.end()) << ip.toString() << " with " << c.bytes << " of " << total;
+      EXPECT_LE(it->bytes, c.bytes);  // (not packets: the summary ranks by bytes alone)
+      EXPECT_LE(c.bytes - it->bytes, total / SourceTracker::kTopCapacity);
     }
     EXPECT_GE(heavy, 3);  // the guarantee was exercised
-    // Every entry counts at least its source's true bytes.
-    for (const ReflectorStat& s : top) EXPECT_GE(s.bytes, ref[s.ip].bytes);
+    // Every entry counts at most its source's true bytes, and the heaviest come first.
+    for (const ReflectorStat& s : all) EXPECT_LE(s.bytes, ref[s.ip].bytes);
+    const std::vector<ReflectorStat> want = ranked(ref);
+    EXPECT_EQ(all.front().ip, want.front().ip);
   }
 }
 
@@ -326,12 +345,34 @@ TEST(SourceTracker, SpoofedMillionSourcesKeepTheFiveHeavyOnesOnTop) {
       return s.ip == h;
     })) << h.toString();
   }
-  // Each heavy source sent about 2,020 packets of 1,400 bytes; the Space-Saving error is at
-  // most the lightest entry, which is small next to that.
+  // Each heavy source sent about 2,020 packets of 1,400 bytes, all seen before the tables
+  // froze at the 65,536th source: their counts are exact.
   for (const ReflectorStat& s : top) {
     EXPECT_GE(s.bytes, 2'020u * 1400);
-    EXPECT_LE(s.bytes, 2'021u * 1400 + t.top(64).back().bytes);
+    EXPECT_LE(s.bytes, 2'021u * 1400);
   }
+}
+
+// A heavy reflector that joins after the tables froze is found by the summary, with at
+// least what it sent less what the summary's lightest entry held when it came in.
+TEST(SourceTracker, AHeavySourceAfterTheFreezeIsFoundByTheSummary) {
+  ExactBudget budget(kBigBudget);
+  SourceTracker t(&budget, 1u << 12);
+  const IpAddress late = v4(0xC6336499);
+  std::uint32_t spoofed = 0;
+  for (std::uint32_t i = 0; i < 400'000; ++i) {
+    if (i > 100'000 && i % 50 == 0) {
+      t.add(late, 1, 1400);
+    } else {
+      t.add(v4(++spoofed * 0x9E3779B1u), 1, 64);
+    }
+  }
+  ASSERT_TRUE(t.estimated());
+  const std::vector<ReflectorStat> top = t.top(1);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].ip, late);
+  EXPECT_LE(top[0].packets, 5'999u);  // (300,000 / 50, less the first at i = 100,000)
+  EXPECT_GE(top[0].packets, 5'999u - 10);
 }
 
 TEST(SourceTracker, PacketCountsSaturateInsteadOfWrapping) {
