@@ -804,9 +804,13 @@ class Engine::Impl {
       advanceSlot(s, std::max(now_bucket, s.bucket));
       if (aboveEndLevel(s)) {
         a.quiet_since_ns = -1;
-      } else if (a.quiet_since_ns < 0) {
+      } else if (a.quiet_since_ns < 0 || a.last_hot_ns >= a.quiet_since_ns) {
         // Sweeps only run when time moves; the window had drained at the latest one window
-        // after the last hot packet, however long the silence before this sweep.
+        // after the last hot packet, however long the silence before this sweep. A hot
+        // packet since the quiet began ends that quiet even if no sweep saw the window
+        // above the end level: input that comes in bursts (sFlow agents that send a
+        // second's samples at once) moves time only with its bursts, so every sweep runs
+        // just before a burst is counted, when the window is empty.
         a.quiet_since_ns = std::min(now_ns_, a.last_hot_ns + window_ns_);
       }
       if (a.quiet_since_ns >= 0 && now_ns_ - a.quiet_since_ns >= config_.end_quiet_ns) {

@@ -524,6 +524,27 @@ TEST(EngineTest, FloodOnABusyResolverIsSeparatedFromItsOwnAnswers) {
   EXPECT_EQ(attacks[0].start_ns, flood_packets.front().ts_ns);
 }
 
+// Input that comes in bursts, a second's worth at once (sFlow agents that batch their
+// samples), moves time only with its bursts: every sweep runs just before a burst is counted,
+// when the window is empty. The attack must not end between bursts.
+TEST(EngineTest, FloodArrivingInOneBurstPerSecondIsOneAttack) {
+  const IpAddress victim = ip("198.18.0.10");
+  std::vector<PacketSummary> packets;
+  for (int second = 0; second < 12; ++second) {
+    for (int i = 0; i < 40; ++i) {  // 40 samples of 1:10, 20 us apart: 400 packets
+      PacketSummary p =
+          udp(kT0 + second * kSec + i * 20'000, v4(0x0A000001 + i), victim, 11211, 40000, 14000);
+      p.packets = 10;
+      packets.push_back(p);
+    }
+  }
+  const std::vector<AttackRecord> attacks = run(DetectionConfig{}, packets);
+  ASSERT_EQ(attacks.size(), 1u);
+  EXPECT_EQ(attacks[0].packets, 12u * 400u);
+  EXPECT_EQ(attacks[0].start_ns, packets.front().ts_ns);
+  EXPECT_EQ(attacks[0].end_ns, packets.back().ts_ns);
+}
+
 // Records a bulk-flushing exporter sends long after fresher ones reach the engine older than
 // the whole window. They must not enter the current window (that invented a peak 25 times
 // the flood's rate), yet the part of them inside the attack's span still counts.
