@@ -39,8 +39,7 @@ constexpr EngineField kEngineFields[] = {
     {"late_packets", &EngineStats::late_packets,
      "Packets older than their destination's current bucket."},
     {"stale_packets", &EngineStats::stale_packets,
-     "Late packets older than the whole rate window: counted in no rate, only in the totals "
-     "of the attack or candidate whose time they fall in."},
+     "Late packets older than the whole rate window, counted in the current bucket."},
     {"destination_evictions", &EngineStats::destination_evictions,
      "Destinations evicted from the full per-destination table."},
     {"destination_table_full", &EngineStats::destination_table_full,

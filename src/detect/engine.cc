@@ -496,19 +496,25 @@ class Engine::Impl {
     RateSlot& s = *sp;
     const std::uint64_t n = std::uint64_t{p.packets} + extra_packets;
     const std::uint64_t bytes = p.ip_bytes + extra_bytes;
-    const std::int64_t b = bucketOf(p.ts_ns);
+    std::int64_t b = bucketOf(p.ts_ns);
+    std::int64_t ts = p.ts_ns;
     if (b < s.bucket) {
       ++stats_.late_packets;
+      // Older than the whole window: its own bucket is gone. It is counted now, as of the
+      // slot's newest packet, which keeps the rate of a source that is always this late (an
+      // exporter whose clock lags the others', records longer than the flow feed's holdback)
+      // instead of losing it.
       if (s.bucket - b >= rates_.windowBuckets()) {
-        accountStale(s, p, q, n, bytes, evidence, fragment);
-        return;
+        ++stats_.stale_packets;
+        b = s.bucket;
+        ts = s.last_ns;
       }
     } else {
       advanceSlot(s, b);
     }
 
-    if (s.attack == kNone && startsRun(s, p.ts_ns)) {
-      s.run_start_ns = p.ts_ns;  // quiet until now: a possible attack starts here
+    if (s.attack == kNone && startsRun(s, ts)) {
+      s.run_start_ns = ts;  // quiet until now: a possible attack starts here
       s.run_packets = 0;
       s.run_bytes = 0;
       s.early_count = 0;
@@ -516,14 +522,14 @@ class Engine::Impl {
     // A late packet still inside the window goes to its own bucket, so it leaves the window
     // when its time does.
     RateBucket& bucket = b == s.bucket ? rates_.bucketAt(s) : rates_.ring(s)[rates_.ringIndex(b)];
-    if (bucket.packets == 0 || p.ts_ns < bucket.first_ns) bucket.first_ns = p.ts_ns;
+    if (bucket.packets == 0 || ts < bucket.first_ns) bucket.first_ns = ts;
     bucket.packets += static_cast<std::uint32_t>(n);
     bucket.bytes += bytes;
     s.win_packets += n;
     s.win_bytes += bytes;
     s.run_packets += n;
     s.run_bytes += bytes;
-    s.last_ns = std::max(s.last_ns, p.ts_ns);
+    s.last_ns = std::max(s.last_ns, ts);
     rates_.touch(s, s.last_ns);
 
     trackSources(s, p, q, n, bytes, evidence);
@@ -533,7 +539,7 @@ class Engine::Impl {
       a.record.packets += n;
       a.record.bytes += bytes;
       if (fragment) a.record.fragments += n;
-      a.record.end_ns = std::max(a.record.end_ns, p.ts_ns);
+      a.record.end_ns = std::max(a.record.end_ns, ts);
       if (aboveEndLevel(s)) {
         a.last_hot_ns = a.record.end_ns;
         a.hot_packets = a.record.packets;
@@ -543,33 +549,6 @@ class Engine::Impl {
     } else if (s.win_packets >= s.threshold_packets || s.win_bytes >= s.threshold_bytes) {
       tryOnset(s, s.last_ns);
     }
-  }
-
-  // A packet older than the slot's whole window (flow records exported later than the
-  // feed's holdback, or interfaces merged out of order). Counting it in the current window
-  // would invent a rate it never had, so it enters no window: it only adds to the totals and
-  // sources of the attack or run whose time it falls in, and is otherwise left out.
-  void accountStale(RateSlot& s, const PacketSummary& p, const Prepared& q, std::uint64_t n,
-                    std::uint64_t bytes, std::uint8_t evidence, bool fragment) noexcept {
-    ++stats_.stale_packets;
-    if (s.attack != kNone) {
-      AttackState& a = attacks_[s.attack];
-      if (p.ts_ns < a.record.start_ns) return;
-      // Before the attack's last hot moment: it belongs to the part that is kept at the end.
-      a.record.packets += n;
-      a.record.bytes += bytes;
-      a.hot_packets += n;
-      a.hot_bytes += bytes;
-      if (fragment) {
-        a.record.fragments += n;
-        a.hot_fragments += n;
-      }
-    } else {
-      if (p.ts_ns < s.run_start_ns) return;
-      s.run_packets += n;
-      s.run_bytes += bytes;
-    }
-    trackSources(s, p, q, n, bytes, evidence);
   }
 
   // Sources of a candidate or attack: buffered until the slot is busy enough to get a

@@ -45,7 +45,7 @@ struct EngineStats {
   std::uint64_t fragments_attributed = 0;
   std::uint64_t fragments_unattributed = 0;
   std::uint64_t late_packets = 0;   // older than their destination's current bucket
-  std::uint64_t stale_packets = 0;  // of those, older than the whole window: in no rate
+  std::uint64_t stale_packets = 0;  // of those, older than the whole window: counted now
   std::uint64_t destination_evictions = 0;
   std::uint64_t destination_table_full =
       0;                                // packets not accounted: every nearby slot in an attack
@@ -71,8 +71,8 @@ class Engine {
 
   // REQUIRES: packets are roughly in time order. A packet older than its destination's
   // current bucket (stats().late_packets) goes to its own bucket while that is inside the
-  // window; one older than the whole window (stats().stale_packets) enters no rate and only
-  // adds to the totals of the attack or candidate run whose time it falls in.
+  // window; one older than the whole window (stats().stale_packets) is counted in the
+  // current bucket.
   void process(std::span<const PacketSummary> batch) noexcept;
   // Moves event time forward without packets (live sources when idle).
   void advanceTime(std::int64_t now_ns) noexcept;
