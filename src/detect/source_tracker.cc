@@ -128,6 +128,7 @@ SourceTracker::SourceTracker(ExactBudget* budget, std::size_t exact_limit)
 SourceTracker::~SourceTracker() {
   release(v4_);
   release(v6_);
+  release(frozen4_);
   budget_->give(frozen_filter_.size() * sizeof(std::uint64_t));
 }
 
@@ -146,25 +147,32 @@ void SourceTracker::addSlow(const IpAddress& src, std::uint64_t hash, std::uint3
                                  : addExact(v6_, src, hash, packets, bytes);
     if (kept) return;
     switchToSketch();
-  } else if (!src.isV4() && addKnown(v6_, src, hash, packets, bytes)) {
-    return;  // (add() has already looked for an IPv4 source in the frozen table)
+  } else if (src.isV4() ? mayBeFrozen(hash) && addKnown(frozen4_, src.v4(), hash, packets, bytes)
+                        : addKnown(v6_, src, hash, packets, bytes)) {
+    return;
   }
   sketchAdd(src, hash, packets, bytes);
+}
+
+// The slot of `key`'s entry, or the empty slot that ends its probe.
+// REQUIRES: the table has slots.
+template <typename Entry, typename Key>
+std::size_t SourceTracker::probe(const Table<Entry>& table, const Key& key,
+                                 std::uint64_t hash) noexcept {
+  std::size_t i = hash & table.mask;
+  while (table.slots[i].packets != 0 && !(keyOf(table.slots[i]) == key)) i = (i + 1) & table.mask;
+  return i;
 }
 
 template <typename Entry, typename Key>
 bool SourceTracker::addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash,
                              std::uint32_t packets, std::uint64_t bytes) noexcept {
   if (table.slots.empty()) return false;
-  for (std::size_t i = hash & table.mask; table.slots[i].packets != 0; i = (i + 1) & table.mask) {
-    Entry& e = table.slots[i];
-    if (keyOf(e) == key) {
-      e.packets = satAdd(e.packets, packets);
-      e.bytes += bytes;
-      return true;
-    }
-  }
-  return false;
+  Entry& e = table.slots[probe(table, key, hash)];
+  if (e.packets == 0) return false;
+  e.packets = satAdd(e.packets, packets);
+  e.bytes += bytes;
+  return true;
 }
 
 // Adds to `key`'s entry, or makes one. False when a new entry would pass exact_limit or the
@@ -172,24 +180,10 @@ bool SourceTracker::addKnown(Table<Entry>& table, const Key& key, std::uint64_t 
 template <typename Entry, typename Key>
 bool SourceTracker::addExact(Table<Entry>& table, const Key& key, std::uint64_t hash,
                              std::uint32_t packets, std::uint64_t bytes) noexcept {
-  std::size_t i = hash & table.mask;
-  if (!table.slots.empty()) {
-    for (; table.slots[i].packets != 0; i = (i + 1) & table.mask) {
-      Entry& e = table.slots[i];
-      if (keyOf(e) == key) {
-        e.packets = satAdd(e.packets, packets);
-        e.bytes += bytes;
-        return true;
-      }
-    }
-  }
+  if (addKnown(table, key, hash, packets, bytes)) return true;
   if (v4_.count + v6_.count >= exact_limit_) return false;
-  if ((table.count + 1) * kLoadDen > table.slots.size() * kLoadNum) {
-    if (!grow(table)) return false;
-    for (i = hash & table.mask; table.slots[i].packets != 0; i = (i + 1) & table.mask) {
-    }
-  }
-  table.slots[i] = Entry{key, std::max<std::uint32_t>(packets, 1), bytes};
+  if ((table.count + 1) * kLoadDen > table.slots.size() * kLoadNum && !grow(table)) return false;
+  table.slots[probe(table, key, hash)] = Entry{key, std::max<std::uint32_t>(packets, 1), bytes};
   ++table.count;
   return true;
 }
@@ -217,19 +211,24 @@ bool SourceTracker::grow(Table<Entry>& table) noexcept {
 void SourceTracker::switchToSketch() noexcept {
   sketch_ = std::make_unique<Sketch>();
   // The tables stay, frozen, with their exact counts; the HLL counts their sources too.
+  frozen4_.slots.swap(v4_.slots);
+  frozen4_.mask = v4_.mask;
+  frozen4_.count = v4_.count;
+  v4_.mask = 0;
+  v4_.count = 0;
   // IPv4 table slots are 128 bits and at most half full: 8 filter bits per slot are 16 per
   // source, which lets through about 6 % of the sources not in the table.
-  const std::size_t words = v4_.slots.size() / 8;
+  const std::size_t words = frozen4_.slots.size() / 8;
   if (words > 0 && budget_->take(words * sizeof(std::uint64_t))) {
     frozen_filter_.assign(words, 0);
     filter_mask_ = words * 64 - 1;
   }
-  for (const Entry4& e : v4_.slots) {
+  for (const Entry4& e : frozen4_.slots) {
     if (e.packets == 0) continue;
     const std::uint64_t h = hashOf(e);
     sketch_->hll.add(mix64(h));
     if (!frozen_filter_.empty()) {
-      const std::uint64_t bit = (h >> 32) & filter_mask_;
+      const std::uint64_t bit = filterBit(h);
       frozen_filter_[bit >> 6] |= std::uint64_t{1} << (bit & 63);
     }
   }
@@ -276,8 +275,11 @@ std::uint64_t SourceTracker::distinct() const noexcept {
 
 std::vector<ReflectorStat> SourceTracker::top(std::size_t n) const {
   std::vector<ReflectorStat> out;
-  for (const Entry4& e : v4_.slots) {
-    if (e.packets != 0) out.push_back(ReflectorStat{IpAddress::fromV4(e.addr), e.packets, e.bytes});
+  for (const Table<Entry4>* table : {&v4_, &frozen4_}) {  // (one of them is empty)
+    for (const Entry4& e : table->slots) {
+      if (e.packets != 0)
+        out.push_back(ReflectorStat{IpAddress::fromV4(e.addr), e.packets, e.bytes});
+    }
   }
   for (const Entry6& e : v6_.slots) {
     if (e.packets != 0) out.push_back(ReflectorStat{e.ip, e.packets, e.bytes});

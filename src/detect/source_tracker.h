@@ -119,6 +119,8 @@ class SourceTracker {
   template <typename Entry, typename Key>
   bool addExact(Table<Entry>& table, const Key& key, std::uint64_t hash, std::uint32_t packets,
                 std::uint64_t bytes) noexcept;
+  template <typename Entry, typename Key>
+  static std::size_t probe(const Table<Entry>& table, const Key& key, std::uint64_t hash) noexcept;
   // Adds to `key`'s entry if the table has one; never makes one.
   template <typename Entry, typename Key>
   bool addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash, std::uint32_t packets,
@@ -131,18 +133,25 @@ class SourceTracker {
   void sketchAdd(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                  std::uint64_t bytes) noexcept;
 
-  Table<Entry4> v4_{64};  // 1 KiB; frozen in sketch mode
-  Table<Entry6> v6_{16};  // 512 bytes, from the first IPv6 source: most have none
+  Table<Entry4> v4_{64};  // 1 KiB; empty exactly in sketch mode
+  Table<Entry6> v6_{16};  // 512 bytes, from the first IPv6 source: most have none; frozen in
+                          // sketch mode
+  // In sketch mode, the IPv4 table frozen: apart from v4_, so that the inline exact path of
+  // add() pays nothing for it.
+  Table<Entry4> frozen4_{0};
   ExactBudget* budget_;
   std::size_t exact_limit_;
   std::unique_ptr<Sketch> sketch_;
-  // Once frozen: one bit per 16 bits of the IPv4 table, set for its sources, so that most
+  // Once frozen: one bit per 16 bits of frozen4_, set for its sources, so that most
   // new sources of a spoofed flood skip the probe of a table too large for the cache (a miss
   // for nearly every packet). Empty when the budget had no room for it.
   std::vector<std::uint64_t> frozen_filter_;
   std::uint64_t filter_mask_ = 0;  // bits - 1
+  // The table's slot comes from the hash's low bits; the filter's bit from its high ones.
+  std::uint64_t filterBit(std::uint64_t hash) const noexcept { return (hash >> 32) & filter_mask_; }
   bool mayBeFrozen(std::uint64_t hash) const noexcept {
-    const std::uint64_t bit = (hash >> 32) & filter_mask_;
+    if (frozen_filter_.empty()) return !frozen4_.slots.empty();
+    const std::uint64_t bit = filterBit(hash);
     return frozen_filter_[bit >> 6] >> (bit & 63) & 1;
   }
 };
@@ -151,7 +160,7 @@ class SourceTracker {
 void SourceTracker::add(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                         std::uint64_t bytes) noexcept {
   assert(hash == src.hash());
-  if (!v4_.slots.empty() && src.isV4() && (frozen_filter_.empty() || mayBeFrozen(hash))) {
+  if (!v4_.slots.empty() && src.isV4()) {
     const std::uint32_t addr = src.v4();
     Entry4* slots = v4_.slots.data();
     for (std::size_t i = hash & v4_.mask;; i = (i + 1) & v4_.mask) {
@@ -168,11 +177,13 @@ void SourceTracker::add(const IpAddress& src, std::uint64_t hash, std::uint32_t 
 }
 
 void SourceTracker::prefetch(const IpAddress& src, std::uint64_t hash) const noexcept {
-  if (v4_.slots.empty()) return;
-  if (src.isV4()) {
-    // Frozen: the filter is small enough to stay in L2, and it says whether the table is
+  if (v4_.slots.empty()) {  // sketch mode
+    // The filter is small enough to stay in L2, and it says whether the frozen table is
     // worth loading.
-    if (!frozen_filter_.empty() && !mayBeFrozen(hash)) return;
+    if (src.isV4() && mayBeFrozen(hash)) __builtin_prefetch(&frozen4_.slots[hash & frozen4_.mask]);
+    return;
+  }
+  if (src.isV4()) {
     __builtin_prefetch(&v4_.slots[hash & v4_.mask]);
   } else if (!v6_.slots.empty()) {
     __builtin_prefetch(&v6_.slots[hash & v6_.mask]);
