@@ -474,8 +474,8 @@ class Engine::Impl {
       ++stats_.transit_packets;
       return;
     }
-    // Fragments take their datagram's key, which prepare() could not know.
-    // (prepare() leaves them unkeyed.)
+    // Fragments take their datagram's key, which prepare() could not know (it leaves them
+    // unkeyed).
     const std::uint64_t key_hash =
         q.keyed ? q.key_hash : RateTable::keyHash(dst_hash, v, port, false);
     RateSlot* sp = nullptr;
@@ -532,29 +532,6 @@ class Engine::Impl {
     s.last_ns = std::max(s.last_ns, ts);
     rates_.touch(s, s.last_ns);
 
-    trackSources(s, p, q, n, bytes, evidence);
-
-    if (s.attack != kNone) {
-      AttackState& a = attacks_[s.attack];
-      a.record.packets += n;
-      a.record.bytes += bytes;
-      if (fragment) a.record.fragments += n;
-      a.record.end_ns = std::max(a.record.end_ns, ts);
-      if (aboveEndLevel(s)) {
-        a.last_hot_ns = a.record.end_ns;
-        a.hot_packets = a.record.packets;
-        a.hot_bytes = a.record.bytes;
-        a.hot_fragments = a.record.fragments;
-      }
-    } else if (s.win_packets >= s.threshold_packets || s.win_bytes >= s.threshold_bytes) {
-      tryOnset(s, s.last_ns);
-    }
-  }
-
-  // Sources of a candidate or attack: buffered until the slot is busy enough to get a
-  // tracker, then tracked.
-  void trackSources(RateSlot& s, const PacketSummary& p, const Prepared& q, std::uint64_t n,
-                    std::uint64_t bytes, std::uint8_t evidence) noexcept {
     const auto src_packets = static_cast<std::uint32_t>(std::min<std::uint64_t>(n, UINT32_MAX));
     const auto src_bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, UINT32_MAX));
     if (s.tracker == kNone) {
@@ -582,7 +559,23 @@ class Engine::Impl {
         t.sources.add(p.src, src_packets, bytes);
       }
       t.evidence |= evidence;
-      if (s.vector == Vector::Memcached && p.payload_len > 8) checkRansom(t, p);
+      if (v == Vector::Memcached && p.payload_len > 8) checkRansom(t, p);
+    }
+
+    if (s.attack != kNone) {
+      AttackState& a = attacks_[s.attack];
+      a.record.packets += n;
+      a.record.bytes += bytes;
+      if (fragment) a.record.fragments += n;
+      a.record.end_ns = std::max(a.record.end_ns, ts);
+      if (aboveEndLevel(s)) {
+        a.last_hot_ns = a.record.end_ns;
+        a.hot_packets = a.record.packets;
+        a.hot_bytes = a.record.bytes;
+        a.hot_fragments = a.record.fragments;
+      }
+    } else if (s.win_packets >= s.threshold_packets || s.win_bytes >= s.threshold_bytes) {
+      tryOnset(s, s.last_ns);
     }
   }
 
