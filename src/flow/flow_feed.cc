@@ -1,6 +1,6 @@
 // FlowFeed: see flow_feed.h. The hot path is add() of one-chunk records (most records of a
 // flood: one packet each) and release(); both avoid division by a run-time value when the
-// options are the defaults, and nothing on them allocates once the wheel's cells have grown.
+// options are the defaults, and nothing on them allocates once the block pool has filled.
 #include "flow/flow_feed.h"
 
 #include <algorithm>
@@ -161,7 +161,6 @@ void FlowFeed::add(const FlowRecord& r) {
 // its freshly written fields would stall the copy.
 void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t packets,
                      std::uint64_t ip_bytes, std::int64_t cell) {
-  std::vector<PacketSummary>* to = &late_;
   Cell* c = nullptr;
   // Behind the watermark already (the engine counts it as late), or a full wheel released
   // the chunk's own cell: late.
@@ -174,8 +173,7 @@ void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t
     }
     if (cell >= next_cell_) {
       c = &wheel_[slotOf(cell)];
-      to = &c->chunks;
-      if (c->chunks.empty()) {
+      if (c->empty()) {
         c->earliest_ns = c->latest_ns = ts_ns;
       } else if (ts_ns >= c->latest_ns) {
         c->latest_ns = ts_ns;
@@ -186,21 +184,28 @@ void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t
       ++pending_;
     }
   }
-  if (c != nullptr && c->chunks.size() == c->chunks.capacity()) growCell(*c);
-  PacketSummary& p = to->emplace_back(key);
+  if (c == nullptr) {
+    PacketSummary& p = late_.emplace_back(key);
+    p.ts_ns = ts_ns;
+    p.packets = packets;
+    p.ip_bytes = ip_bytes;
+    p.payload = nullptr;
+    p.payload_len = 0;
+    if (late_.size() >= kBatch) sendLate();
+    return;
+  }
+  if (c->next == c->end) addBlock(*c);
+  PacketSummary& p = *c->next++;
+  p = key;
   p.ts_ns = ts_ns;
   p.packets = packets;
   p.ip_bytes = ip_bytes;
   p.payload = nullptr;
   p.payload_len = 0;
-  if (c == nullptr) {
-    if (late_.size() >= kBatch) sendLate();
-    return;
-  }
   // The cell's next slot, for writing: cells fill slowly and far apart, so without this
   // every append waits for its cache line.
-  if (c->chunks.size() < c->chunks.capacity()) {
-    const auto* next = reinterpret_cast<const char*>(c->chunks.data() + c->chunks.size());
+  if (c->next != c->end) {
+    const auto* next = reinterpret_cast<const char*>(c->next);
     __builtin_prefetch(next, 1);
     __builtin_prefetch(next + sizeof(PacketSummary) - 1, 1);
   }
@@ -245,38 +250,54 @@ void FlowFeed::releaseUpTo(std::int64_t target) {
   const std::int64_t stop = std::min(target, next_cell_ + wheel_cells_);
   for (std::int64_t c = next_cell_; c < stop && pending_ > 0; ++c) {
     Cell& cell = wheel_[slotOf(c)];
-    if (!cell.chunks.empty()) sendCell(cell);
+    if (!cell.empty()) sendCell(cell);
   }
   next_cell_ = target;
 }
 
-void FlowFeed::growCell(Cell& cell) {
-  const std::size_t before = cell.chunks.capacity();
-  cell.chunks.reserve(std::max<std::size_t>(64, 2 * before));
-  stats_.capacity_chunks += cell.chunks.capacity() - before;
+void FlowFeed::addBlock(Cell& cell) {
+  if (pool_.empty()) {
+    cell.blocks.push_back(std::make_unique_for_overwrite<Block>());
+    stats_.capacity_chunks += kBlockChunks;
+  } else {
+    cell.blocks.push_back(std::move(pool_.back()));
+    pool_.pop_back();
+  }
+  cell.next = cell.blocks.back()->chunks;
+  cell.end = cell.next + kBlockChunks;
 }
 
 // Chunks of one cell share the engine's bucket; order inside it still matters for the
 // first-packet times the engine records.
 void FlowFeed::sendCell(Cell& cell) {
-  std::vector<PacketSummary>& chunks = cell.chunks;
-  const std::size_t n = chunks.size();
+  const std::size_t n = cell.size();
   pending_ -= n;
   if (cell.ordered) {
-    sink_(chunks);
+    std::size_t left = n;
+    for (const std::unique_ptr<Block>& b : cell.blocks) {
+      const std::size_t k = std::min(left, kBlockChunks);
+      sink_(std::span<const PacketSummary>(b->chunks, k));
+      left -= k;
+    }
   } else {
-    sendSorted(cell);
+    sendSorted(cell, n);
   }
-  chunks.clear();
-  if (stats_.capacity_chunks > options_.max_pending / 2) {
-    stats_.capacity_chunks -= chunks.capacity();
-    std::vector<PacketSummary>().swap(chunks);
+  const std::size_t keep = options_.max_pending / 2 / kBlockChunks;
+  for (std::unique_ptr<Block>& b : cell.blocks) {
+    if (pool_.size() < keep) {
+      pool_.push_back(std::move(b));
+    } else {
+      stats_.capacity_chunks -= kBlockChunks;
+    }
   }
+  cell.blocks.clear();
+  cell.next = cell.end = nullptr;
 }
 
-void FlowFeed::sendSorted(Cell& cell) {
-  std::vector<PacketSummary>& chunks = cell.chunks;
-  const std::size_t n = chunks.size();
+void FlowFeed::sendSorted(Cell& cell, std::size_t n) {
+  const auto at = [&cell](std::size_t i) -> const PacketSummary& {
+    return cell.blocks[i / kBlockChunks]->chunks[i % kBlockChunks];
+  };
   cell.ordered = true;
   // Sort (time, arrival) keys packed in 64 bits: the time relative to the cell's earliest
   // (less than cell_ns) above the arrival index.
@@ -286,7 +307,7 @@ void FlowFeed::sendSorted(Cell& cell) {
   order_.resize(n);
   if (index_bits + time_bits <= 64) {
     for (std::size_t i = 0; i < n; ++i) {
-      const auto rel = static_cast<std::uint64_t>(chunks[i].ts_ns - lo);
+      const auto rel = static_cast<std::uint64_t>(at(i).ts_ns - lo);
       order_[i] = rel << index_bits | i;
     }
     sortKeys(order_, scratch_, counts_, index_bits + time_bits);
@@ -295,14 +316,14 @@ void FlowFeed::sendSorted(Cell& cell) {
   } else {  // a cell too long for the keys (cell_ns far from the default)
     for (std::size_t i = 0; i < n; ++i) order_[i] = i;
     std::sort(order_.begin(), order_.end(), [&](std::uint64_t a, std::uint64_t b) {
-      return chunks[a].ts_ns != chunks[b].ts_ns ? chunks[a].ts_ns < chunks[b].ts_ns : a < b;
+      return at(a).ts_ns != at(b).ts_ns ? at(a).ts_ns < at(b).ts_ns : a < b;
     });
   }
   // Gathered and sent a block at a time: the copy stays small however big the cell.
   for (std::size_t from = 0; from < n; from += kSortedBlock) {
     sorted_.clear();
     for (std::size_t i = from; i < std::min(n, from + kSortedBlock); ++i) {
-      sorted_.push_back(chunks[order_[i]]);
+      sorted_.push_back(at(order_[i]));
     }
     sink_(sorted_);
   }

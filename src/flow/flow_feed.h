@@ -17,9 +17,11 @@
 //
 // Memory is bounded by `max_pending` chunks: past it the oldest wheel cells leave early
 // (their chunks may then reach the engine late, where they are counted as late packets).
-// Emptied cells keep their memory for the next use only while all cells together keep less
-// than max_pending / 2 chunks' worth, so a flood that fills each cell in turn does not leave
-// every cell of the wheel with a flood's worth of memory.
+// Cells hold their chunks in fixed blocks drawn from one pool. An emptied cell's blocks go
+// back to the pool, which keeps at most max_pending / 2 chunks' worth for the next cells to
+// fill: steady input reuses memory already touched (fresh pages cost a fault and a clear
+// each), and a flood that fills each cell in turn does not leave every cell of the wheel
+// with a flood's worth of memory.
 //
 // Order: held chunks reach the sink in time order, cell by cell, and chunks of equal time in
 // the order they were added, so the output depends on the input alone. Late chunks (behind the
@@ -35,6 +37,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -62,8 +65,8 @@ struct FlowFeedStats {
   std::uint64_t late_records = 0;     // ended before the watermark: sent at once
   std::uint64_t forced_releases = 0;  // chunks released early because the wheel was full
   std::int64_t holdback_ns = 0;       // current holdback
-  // Chunks the wheel's cells have memory for, held or not: at most about 2.5 * max_pending
-  // (cells grow by doubling; emptied cells give their memory back past max_pending / 2).
+  // Chunks the wheel has memory for, held or pooled: at most about 1.5 * max_pending plus
+  // one block per wheel cell (a cell's last block is partly filled).
   std::uint64_t capacity_chunks = 0;
 };
 
@@ -92,12 +95,27 @@ class FlowFeed {
   const FlowFeedStats& stats() const noexcept { return stats_; }
 
  private:
+  // Chunks are stored in blocks of this many: small enough that a cell's partly filled last
+  // block wastes little, large enough that the sink gets long spans.
+  static constexpr std::size_t kBlockChunks = 256;
+  struct Block {
+    PacketSummary chunks[kBlockChunks];
+  };
   // One wheel cell: the chunks of one engine bucket, in arrival order.
   struct Cell {
-    std::vector<PacketSummary> chunks;
-    std::int64_t earliest_ns = 0;  // of its chunks
+    std::vector<std::unique_ptr<Block>> blocks;  // all full but the last
+    PacketSummary* next = nullptr;               // the next chunk's place in the last block
+    PacketSummary* end = nullptr;                // the end of the last block
+    std::int64_t earliest_ns = 0;                // of its chunks
     std::int64_t latest_ns = 0;
     bool ordered = true;  // chunks were added in non-decreasing time
+
+    bool empty() const noexcept { return blocks.empty(); }
+    std::size_t size() const noexcept {
+      return blocks.empty() ? 0
+                            : (blocks.size() - 1) * kBlockChunks +
+                                  static_cast<std::size_t>(next - blocks.back()->chunks);
+    }
   };
 
   // One chunk: `key`'s fields with this time and share of the counts, in `cell`.
@@ -105,8 +123,8 @@ class FlowFeed {
              std::uint64_t ip_bytes, std::int64_t cell);
   void releaseUpTo(std::int64_t cell);  // cells with index < `cell`
   void sendCell(Cell& cell);
-  void sendSorted(Cell& cell);  // an unordered cell, in (time, arrival) order
-  void growCell(Cell& cell);
+  void sendSorted(Cell& cell, std::size_t n);  // an unordered cell, in (time, arrival) order
+  void addBlock(Cell& cell);                   // from the pool, or new
   void sendDirect();
   void sendLate();
   std::int64_t cellOf(std::int64_t ts_ns) const noexcept;
@@ -116,9 +134,10 @@ class FlowFeed {
 
   FlowFeedOptions options_;
   Sink sink_;
-  bool default_cell_ = true;      // cell_ns is the default: division by a constant
-  std::vector<Cell> wheel_;       // cell index & mask_; a power of two >= wheel_cells_
-  std::int64_t wheel_cells_ = 0;  // cells a chunk may be ahead of next_cell_
+  bool default_cell_ = true;                  // cell_ns is the default: division by a constant
+  std::vector<Cell> wheel_;                   // cell index & mask_; a power of two >= wheel_cells_
+  std::vector<std::unique_ptr<Block>> pool_;  // emptied blocks, at most max_pending / 2 chunks
+  std::int64_t wheel_cells_ = 0;              // cells a chunk may be ahead of next_cell_
   std::size_t mask_ = 0;
   std::int64_t next_cell_ = INT64_MIN;  // oldest cell not yet released
   std::int64_t newest_end_ns_ = INT64_MIN;
