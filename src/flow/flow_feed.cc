@@ -259,6 +259,7 @@ void FlowFeed::addBlock(Cell& cell) {
   if (pool_.empty()) {
     cell.blocks.push_back(std::make_unique_for_overwrite<Block>());
     stats_.capacity_chunks += kBlockChunks;
+    stats_.allocated_chunks += kBlockChunks;
   } else {
     cell.blocks.push_back(std::move(pool_.back()));
     pool_.pop_back();

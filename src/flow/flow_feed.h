@@ -68,6 +68,9 @@ struct FlowFeedStats {
   // Chunks the wheel has memory for, held or pooled: at most about 1.5 * max_pending plus
   // one block per wheel cell (a cell's last block is partly filled).
   std::uint64_t capacity_chunks = 0;
+  // Chunks' worth of memory allocated so far: grows while the wheel warms up, then only when
+  // held chunks outgrow what emptied cells handed back.
+  std::uint64_t allocated_chunks = 0;
 };
 
 class FlowFeed {
