@@ -62,6 +62,9 @@ ParseResult PcapParser::run(ByteWindow& window, Frame* out, std::size_t max_fram
       result.stop = ParseStop::End;
       break;
     }
+    // Each record header's load decides where the next one is: a chain of loads that would
+    // each wait for memory if nothing fetched ahead.
+    if (left > kPrefetchAhead) __builtin_prefetch(p + kPrefetchAhead);
     const std::uint32_t caplen = load32<kBigEndian>(p + 8);
     if (caplen > max_caplen) {
       // Hostile or garbage: the next header cannot be located reliably, so stop.

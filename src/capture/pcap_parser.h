@@ -22,6 +22,7 @@ class PcapParser {
   static constexpr CaptureFormat kFormat = CaptureFormat::Pcap;
   static constexpr std::size_t kFileHeaderBytes = 24;
   static constexpr std::size_t kRecordHeaderBytes = 16;
+  static constexpr std::size_t kPrefetchAhead = 1024;  // bytes ahead of the record being read
 
   // Magic as the first four bytes read little-endian.
   static constexpr std::uint32_t kMagicMicros = 0xa1b2c3d4;
