@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <random>
 #include <vector>
@@ -157,26 +158,44 @@ TEST(FlowFeed, MemoryStaysBoundedAndNothingIsLost) {
   EXPECT_EQ(out.packets(), sent);
 }
 
+// Counts the packets reaching the sink without keeping the chunks.
+FlowFeed::Sink packetCounter(std::uint64_t& received) {
+  return [&received](std::span<const PacketSummary> b) {
+    for (const PacketSummary& p : b) received += p.packets;
+  };
+}
+
+// One record spanning `holdback_ns` (the feed learns that holdback), then `cells` 100 ms
+// wheel cells filled in turn with `per_cell` one-packet records each, released after each
+// cell; `after_cell(cell)` runs then. Returns the packets sent.
+std::uint64_t fillCellsInTurn(FlowFeed& feed, std::int64_t holdback_ns, int cells, int per_cell,
+                              const std::function<void(int)>& after_cell) {
+  const std::uint64_t first = static_cast<std::uint64_t>(holdback_ns / kSec) + 1;
+  feed.add(flowRecord(1, 2, kT0, kT0 + holdback_ns, first, first * 100));
+  std::uint64_t sent = first;
+  std::uint32_t src = 10;
+  for (int cell = 0; cell < cells; ++cell) {
+    const std::int64_t t = kT0 + holdback_ns + cell * 100'000'000ll;
+    for (int i = 0; i < per_cell; ++i) feed.add(flowRecord(src++, 2, t + i, t + i, 1, 100));
+    sent += static_cast<std::uint64_t>(per_cell);
+    feed.release();
+    after_cell(cell);
+  }
+  return sent;
+}
+
 // A flood that fills each wheel cell in turn with thousands of chunks, behind a long
 // holdback: emptied cells give their memory back, so the wheel keeps a bounded number of
 // chunks' worth, not a flood's worth in every one of its cells.
 TEST(FlowFeed, EmptiedCellsDoNotKeepAFloodsWorthOfMemoryEach) {
   FlowFeedOptions o;
   o.max_pending = 5'000;
-  std::uint64_t received = 0;
-  FlowFeed feed(o, [&received](std::span<const PacketSummary> b) {
-    for (const PacketSummary& p : b) received += p.packets;
-  });
-  feed.add(flowRecord(1, 2, kT0, kT0 + 60 * kSec, 61, 6100));  // a 60 s holdback
-  std::uint64_t sent = 61, most = 0;
-  std::uint32_t src = 10;
-  for (int cell = 0; cell < 1500; ++cell) {  // 150 s of 100 ms cells, 1,000 chunks each
-    const std::int64_t t = kT0 + 60 * kSec + cell * 100'000'000ll;
-    for (int i = 0; i < 1000; ++i) feed.add(flowRecord(src++, 2, t + i, t + i, 1, 100));
-    sent += 1000;
-    feed.release();
+  std::uint64_t received = 0, most = 0;
+  FlowFeed feed(o, packetCounter(received));
+  // 150 s of cells, 1,000 chunks each, behind a 60 s holdback.
+  const std::uint64_t sent = fillCellsInTurn(feed, 60 * kSec, 1500, 1000, [&](int) {
     most = std::max(most, feed.stats().capacity_chunks);
-  }
+  });
   feed.flush();
   EXPECT_EQ(received, sent);
   EXPECT_GT(feed.stats().forced_releases, 0u);
@@ -190,21 +209,15 @@ TEST(FlowFeed, EmptiedCellsDoNotKeepAFloodsWorthOfMemoryEach) {
 TEST(FlowFeed, SteadyInputReusesTheMemoryOfEmptiedCells) {
   FlowFeedOptions o;
   o.max_pending = 8'192;
-  std::uint64_t received = 0;
-  FlowFeed feed(o, [&received](std::span<const PacketSummary> b) {
-    for (const PacketSummary& p : b) received += p.packets;
-  });
-  feed.add(flowRecord(1, 2, kT0, kT0 + kSec, 11, 1100));  // a holdback of about 1.1 s
-  std::uint64_t sent = 11, warm = 0;
-  std::uint32_t src = 10;
-  for (int cell = 0; cell < 200; ++cell) {  // 600 chunks per 100 ms cell: ~6,600 held
-    const std::int64_t t = kT0 + kSec + cell * 100'000'000ll;
-    for (int i = 0; i < 600; ++i) feed.add(flowRecord(src++, 2, t + i, t + i, 1, 100));
-    sent += 600;
-    feed.release();
+  std::uint64_t received = 0, warm = 0;
+  int allocated_at = -1;  // the first cell after warm-up that allocated
+  FlowFeed feed(o, packetCounter(received));
+  // 600 chunks per cell behind a holdback of about 1.1 s: some 6,600 held at a time.
+  const std::uint64_t sent = fillCellsInTurn(feed, kSec, 200, 600, [&](int cell) {
     if (cell == 50) warm = feed.stats().allocated_chunks;
-    if (cell > 50) ASSERT_EQ(feed.stats().allocated_chunks, warm) << "cell " << cell;
-  }
+    if (cell > 50 && allocated_at < 0 && feed.stats().allocated_chunks != warm) allocated_at = cell;
+  });
+  EXPECT_EQ(allocated_at, -1);
   EXPECT_GT(warm, o.max_pending / 2);  // the held chunks alone need more than the pool keeps
   EXPECT_LE(feed.stats().capacity_chunks, 3 * o.max_pending / 2 + 2048);
   EXPECT_EQ(feed.stats().forced_releases, 0u);
