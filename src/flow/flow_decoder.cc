@@ -193,7 +193,7 @@ std::size_t FlowDecoder::Impl::decode(const IpAddress& exporter, ByteSpan datagr
   if (protocol == FlowProtocol::Unknown) {
     const FlowIssue issue =
         datagram.size() < 2 ? FlowIssue::TruncatedHeader : FlowIssue::UnknownVersion;
-    ++stats_.issues[static_cast<std::size_t>(issue)];
+    stats_.count(issue);
     return 0;
   }
   NetflowDatagramInfo info;
@@ -217,7 +217,7 @@ Exporter* FlowDecoder::Impl::findExporter(const ExporterKey& key, std::int64_t n
     if (exporters_.size() >= limits_.max_exporters) {
       if (sweepDue(now)) sweep(now);
       if (exporters_.size() >= limits_.max_exporters) {
-        ++stats_.issues[static_cast<std::size_t>(FlowIssue::ExporterLimit)];
+        stats_.count(FlowIssue::ExporterLimit);
         return nullptr;
       }
     }
@@ -257,7 +257,7 @@ void FlowDecoder::Impl::keepCounters() {
     if (counters_.size() >= cap) {
       if (sweepDue(c.seen_ns)) sweep(c.seen_ns);
       if (counters_.size() >= cap) {
-        ++stats_.issues[static_cast<std::size_t>(FlowIssue::ExporterLimit)];
+        stats_.count(FlowIssue::ExporterLimit);
         continue;
       }
     }

@@ -61,6 +61,8 @@ struct FlowDecoderStats {
   std::uint64_t templates = 0;        // templates and options templates received
   std::uint64_t lost_telemetry = 0;   // sum of sequence gaps, in each protocol's unit
   std::array<std::uint64_t, static_cast<std::size_t>(FlowIssue::kCount)> issues{};
+
+  void count(FlowIssue issue) noexcept { ++issues[static_cast<std::size_t>(issue)]; }
 };
 
 struct ExporterInfo {

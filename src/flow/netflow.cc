@@ -45,10 +45,6 @@ constexpr std::int64_t kSweepIntervalNs = kNsPerSecond;
 constexpr std::size_t kPendingOverhead = 96;
 constexpr std::size_t kMaxSamplers = 32;
 
-inline void count(FlowDecoderStats& s, FlowIssue i) noexcept {
-  ++s.issues[static_cast<std::size_t>(i)];
-}
-
 // True when `now` is more than `span` after `then` (no overflow whatever the values).
 inline bool olderThan(std::int64_t then, std::int64_t now, std::int64_t span) noexcept {
   std::int64_t age;
@@ -230,7 +226,7 @@ bool NetflowDecoder::Impl::decode(const IpAddress& exporter, ByteSpan d, std::in
                                   NetflowDatagramInfo& info) {
   info = NetflowDatagramInfo{};
   if (d.size() < 2) {
-    count(stats, FlowIssue::TruncatedHeader);
+    stats.count(FlowIssue::TruncatedHeader);
     return false;
   }
   const std::uint16_t version = loadBe16(d.data());
@@ -238,7 +234,7 @@ bool NetflowDecoder::Impl::decode(const IpAddress& exporter, ByteSpan d, std::in
   if (version == kVersion9 || version == kVersionIpfix) {
     return decodeTemplated(exporter, d, now, out, stats, info);
   }
-  count(stats, FlowIssue::UnknownVersion);
+  stats.count(FlowIssue::UnknownVersion);
   return false;
 }
 
@@ -256,12 +252,12 @@ bool NetflowDecoder::Impl::decodeTemplated(const IpAddress& exporter, ByteSpan d
   key.exporter = exporter;
   if (ipfix) {
     if (d.size() < kIpfixHeader) {
-      count(stats, FlowIssue::TruncatedHeader);
+      stats.count(FlowIssue::TruncatedHeader);
       return false;
     }
     const std::size_t declared = loadBe16(h + 2);
     if (declared < kIpfixHeader || declared > d.size()) {
-      count(stats, FlowIssue::BadLength);
+      stats.count(FlowIssue::BadLength);
       return false;
     }
     length = declared;  // one message per datagram; anything after it is not ours
@@ -271,7 +267,7 @@ bool NetflowDecoder::Impl::decodeTemplated(const IpAddress& exporter, ByteSpan d
     key.domain = loadBe32(h + 12);
   } else {
     if (d.size() < kV9Header) {
-      count(stats, FlowIssue::TruncatedHeader);
+      stats.count(FlowIssue::TruncatedHeader);
       return false;
     }
     clock.protocol = FlowProtocol::NetflowV9;
@@ -298,7 +294,7 @@ bool NetflowDecoder::Impl::decodeTemplated(const IpAddress& exporter, ByteSpan d
     const std::uint16_t id = loadBe16(p);
     const std::size_t set_len = loadBe16(p + 2);
     if (set_len < kSetHeader || set_len > static_cast<std::size_t>(end - p)) {
-      count(stats, FlowIssue::BadLength);
+      stats.count(FlowIssue::BadLength);
       break;
     }
     const std::uint8_t* body = p + kSetHeader;
@@ -317,7 +313,7 @@ bool NetflowDecoder::Impl::decodeTemplated(const IpAddress& exporter, ByteSpan d
     } else if (ipfix ? id == kIpfixOptionsSet : id == kV9OptionsSet) {
       defined |= templateSet(*s, clock.protocol, true, body, body_end, now, stats);
     } else {
-      count(stats, FlowIssue::BadSetId);
+      stats.count(FlowIssue::BadSetId);
     }
   }
   if (ipfix) info.sequence_advance = records;
@@ -338,7 +334,7 @@ Session* NetflowDecoder::Impl::findSession(const SessionKey& key, std::int64_t n
     if (sessions_.size() >= limits_.max_exporters) {
       sweepSessions(now);
       if (sessions_.size() >= limits_.max_exporters) {
-        count(stats, FlowIssue::ExporterLimit);
+        stats.count(FlowIssue::ExporterLimit);
         return nullptr;
       }
     }
@@ -413,7 +409,7 @@ void NetflowDecoder::Impl::storeTemplate(Session& s, std::uint16_t id, std::int6
   if (s.templates.size() >= kMaxTemplatesPerSession || template_total_ >= limits_.max_templates) {
     sweepTemplates(now);
     if (s.templates.size() >= kMaxTemplatesPerSession || template_total_ >= limits_.max_templates) {
-      count(stats, FlowIssue::TemplateLimit);
+      stats.count(FlowIssue::TemplateLimit);
       return;
     }
   }
@@ -460,7 +456,7 @@ void NetflowDecoder::Impl::withdraw(Session& s, std::uint16_t id, bool options_s
     return;
   }
   if (id < kFirstDataSet) {
-    count(stats, FlowIssue::BadTemplate);
+    stats.count(FlowIssue::BadTemplate);
     return;
   }
   const auto it = s.templates.find(id);
@@ -494,21 +490,21 @@ bool NetflowDecoder::Impl::templateSet(Session& s, FlowProtocol protocol, bool o
       const std::size_t option_bytes = loadBe16(p + 4);
       p += 6;
       if (scope_bytes % 4 != 0 || option_bytes % 4 != 0) {
-        count(stats, FlowIssue::BadTemplate);
+        stats.count(FlowIssue::BadTemplate);
         break;
       }
       scope_fields = scope_bytes / 4;
       fields = scope_fields + option_bytes / 4;
     } else if (ipfix && options) {
       if (end - p < 6) {
-        count(stats, FlowIssue::BadTemplate);
+        stats.count(FlowIssue::BadTemplate);
         break;
       }
       fields = second;
       scope_fields = loadBe16(p + 4);
       p += 6;
       if (scope_fields == 0 || scope_fields > fields) {
-        count(stats, FlowIssue::BadTemplate);
+        stats.count(FlowIssue::BadTemplate);
         break;
       }
     } else {
@@ -516,7 +512,7 @@ bool NetflowDecoder::Impl::templateSet(Session& s, FlowProtocol protocol, bool o
       p += 4;
     }
     if (id < kFirstDataSet || fields == 0 || fields > limits_.max_template_fields) {
-      count(stats, FlowIssue::BadTemplate);
+      stats.count(FlowIssue::BadTemplate);
       break;  // cannot tell where the next record starts without reading this one
     }
     specs_.clear();
@@ -543,11 +539,11 @@ bool NetflowDecoder::Impl::templateSet(Session& s, FlowProtocol protocol, bool o
       specs_.push_back(f);
     }
     if (truncated) {
-      count(stats, FlowIssue::BadTemplate);
+      stats.count(FlowIssue::BadTemplate);
       break;
     }
     if (compileTemplate(specs_, kind, compiled_) != CompileResult::Ok) {
-      count(stats, FlowIssue::BadTemplate);
+      stats.count(FlowIssue::BadTemplate);
       continue;  // the record was well-formed: the next one can still be read
     }
     ++stats.templates;
@@ -606,7 +602,7 @@ std::uint32_t NetflowDecoder::Impl::walkRecords(const CompiledTemplate& t, const
         base = q + hdr + len;
       }
       if (!ok) {
-        count(stats, FlowIssue::TruncatedRecord);
+        stats.count(FlowIssue::TruncatedRecord);
         return n;
       }
       sink(f);
@@ -615,7 +611,7 @@ std::uint32_t NetflowDecoder::Impl::walkRecords(const CompiledTemplate& t, const
     }
   }
   const std::size_t left = static_cast<std::size_t>(end - p);
-  if (left >= 4 && !allZero(p, left)) count(stats, FlowIssue::TruncatedRecord);
+  if (left >= 4 && !allZero(p, left)) stats.count(FlowIssue::TruncatedRecord);
   return n;
 }
 
@@ -659,7 +655,7 @@ void NetflowDecoder::Impl::emitRecord(SetContext& c, const RecordFields& f) {
   } else if (t.have & kV4) {
     v6 = false;
   } else {
-    count(*c.stats, FlowIssue::BadAddress);
+    c.stats->count(FlowIssue::BadAddress);
     return;
   }
 
@@ -672,7 +668,7 @@ void NetflowDecoder::Impl::emitRecord(SetContext& c, const RecordFields& f) {
     if (rate == 0) rate = s.default_rate;
     if (rate == 0) rate = 1;
     if (rate > limits_.max_sampling_rate) {
-      count(*c.stats, FlowIssue::AbsurdSamplingRate);
+      c.stats->count(FlowIssue::AbsurdSamplingRate);
       rate = 1;
     }
   }
@@ -781,7 +777,7 @@ void NetflowDecoder::Impl::applyOptions(Session& s, const CompiledTemplate& t,
   const std::uint64_t rate = samplingRateOf(t, f);
   if (rate == 0) return;
   if (rate > limits_.max_sampling_rate) {
-    count(stats, FlowIssue::AbsurdSamplingRate);
+    stats.count(FlowIssue::AbsurdSamplingRate);
     return;
   }
   const auto r32 = static_cast<std::uint32_t>(rate);
@@ -803,14 +799,14 @@ void NetflowDecoder::Impl::hold(const SessionKey& key, std::uint16_t set_id,
   const std::size_t size = static_cast<std::size_t>(end - p);
   const std::size_t charge = size + kPendingOverhead;
   if (charge > limits_.max_pending_bytes) {
-    count(stats, FlowIssue::MissingTemplate);
+    stats.count(FlowIssue::MissingTemplate);
     return;
   }
   while (!pending_.empty() && (pending_bytes_ + charge > limits_.max_pending_bytes ||
                                pending_.size() >= kMaxPendingSets)) {
     pending_bytes_ -= pending_.front().bytes.size() + kPendingOverhead;
     pending_.pop_front();
-    count(stats, FlowIssue::MissingTemplate);
+    stats.count(FlowIssue::MissingTemplate);
   }
   pending_.push_back(PendingSet{key, set_id, clock, now, std::vector<std::uint8_t>(p, end)});
   pending_bytes_ += charge;
@@ -821,7 +817,7 @@ void NetflowDecoder::Impl::expirePending(std::int64_t now, FlowDecoderStats& sta
          olderThan(pending_.front().received_ns, now, limits_.max_pending_ns)) {
     pending_bytes_ -= pending_.front().bytes.size() + kPendingOverhead;
     pending_.pop_front();
-    count(stats, FlowIssue::MissingTemplate);
+    stats.count(FlowIssue::MissingTemplate);
   }
 }
 

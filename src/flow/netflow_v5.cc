@@ -13,10 +13,6 @@ constexpr std::size_t kV5Header = 24;
 constexpr std::size_t kV5Record = 48;
 constexpr std::size_t kV5MaxRecords = 30;
 
-inline void count(FlowDecoderStats& s, FlowIssue i) noexcept {
-  ++s.issues[static_cast<std::size_t>(i)];
-}
-
 }  // namespace
 
 bool decodeNetflowV5(const IpAddress& exporter, ByteSpan d, const FlowLimits& limits,
@@ -25,12 +21,12 @@ bool decodeNetflowV5(const IpAddress& exporter, ByteSpan d, const FlowLimits& li
   info = NetflowDatagramInfo{};
   const std::uint8_t* h = d.data();
   if (d.size() < kV5Header) {
-    count(stats, FlowIssue::TruncatedHeader);
+    stats.count(FlowIssue::TruncatedHeader);
     return false;
   }
   const std::size_t n = loadBe16(h + 2);
   if (n > kV5MaxRecords || d.size() - kV5Header < n * kV5Record) {
-    count(stats, FlowIssue::BadLength);
+    stats.count(FlowIssue::BadLength);
     return false;
   }
   const std::uint32_t uptime = loadBe32(h + 4);
@@ -45,7 +41,7 @@ bool decodeNetflowV5(const IpAddress& exporter, ByteSpan d, const FlowLimits& li
   std::uint32_t rate = loadBe16(h + 22) & 0x3FFF;
   if (rate == 0) rate = 1;
   if (rate > limits.max_sampling_rate) {
-    count(stats, FlowIssue::AbsurdSamplingRate);
+    stats.count(FlowIssue::AbsurdSamplingRate);
     rate = 1;
   }
   if (n > 0) info.sampling_rate = rate;

@@ -52,10 +52,6 @@ constexpr std::uint32_t kEthernetFcs = 4;
 constexpr std::uint32_t kCompactNoInterface = 0x3FFFFFFF;
 constexpr std::uint32_t kExpandedNoInterface = 0xFFFFFFFF;
 
-inline void count(FlowDecoderStats& s, FlowIssue i) noexcept {
-  ++s.issues[static_cast<std::size_t>(i)];
-}
-
 // Checked XDR reader over [p, end).
 class Xdr {
  public:
@@ -129,7 +125,7 @@ inline std::uint32_t expandedInterface(std::uint32_t format, std::uint32_t v) no
 bool rawHeader(Xdr rec, Walk& w, PacketSummary& s) noexcept {
   std::uint32_t protocol = 0, frame_length = 0, stripped = 0, header_length = 0;
   if (rec.left() < kRawHeaderFixed) {
-    count(w.stats, FlowIssue::TruncatedRecord);
+    w.stats.count(FlowIssue::TruncatedRecord);
     return false;
   }
   rec.u32(protocol);
@@ -137,7 +133,7 @@ bool rawHeader(Xdr rec, Walk& w, PacketSummary& s) noexcept {
   rec.u32(stripped);
   rec.u32(header_length);
   if (header_length > rec.left()) {
-    count(w.stats, FlowIssue::BadLength);
+    w.stats.count(FlowIssue::BadLength);
     return false;
   }
   std::uint32_t lt = 0;
@@ -154,7 +150,7 @@ bool rawHeader(Xdr rec, Walk& w, PacketSummary& s) noexcept {
       lt = linktype::kIpv6;
       break;
     default:
-      count(w.stats, FlowIssue::UnknownRecordType);
+      w.stats.count(FlowIssue::UnknownRecordType);
       return false;
   }
   // The frame's length before truncation, FCS and stripped encapsulations removed. decodeFrame
@@ -163,8 +159,8 @@ bool rawHeader(Xdr rec, Walk& w, PacketSummary& s) noexcept {
   const DecodeStatus st =
       decodeFrame(lt, ByteSpan(rec.pos(), header_length), origlen, w.received_ns, s);
   if (st == DecodeStatus::Ok) return true;
-  count(w.stats,
-        st == DecodeStatus::NotIp ? FlowIssue::UnknownRecordType : FlowIssue::BadSampledHeader);
+  w.stats.count(st == DecodeStatus::NotIp ? FlowIssue::UnknownRecordType
+                                          : FlowIssue::BadSampledHeader);
   return false;
 }
 
@@ -184,7 +180,7 @@ inline void sampledPorts(Xdr& rec, PacketSummary& s) noexcept {
 // Sampled IPv4 (0:3) / IPv6 (0:4): the key fields without the packet. True when `s` is set.
 bool sampledIp(Xdr rec, bool v6, Walk& w, PacketSummary& s) noexcept {
   if (rec.left() < (v6 ? kSampledIpv6Size : kSampledIpv4Size)) {
-    count(w.stats, FlowIssue::TruncatedRecord);
+    w.stats.count(FlowIssue::TruncatedRecord);
     return false;
   }
   s = PacketSummary{};
@@ -223,13 +219,13 @@ void flowSample(Xdr body, bool expanded, Walk& w) {
   }
   ok = ok && body.u32(records);
   if (!ok) {
-    count(w.stats, FlowIssue::TruncatedRecord);
+    w.stats.count(FlowIssue::TruncatedRecord);
     return;
   }
 
   if (rate == 0) rate = 1;
   if (rate > w.limits.max_sampling_rate) {
-    count(w.stats, FlowIssue::AbsurdSamplingRate);
+    w.stats.count(FlowIssue::AbsurdSamplingRate);
     rate = 1;
   }
   w.info.last_sampling_rate = rate;
@@ -241,7 +237,7 @@ void flowSample(Xdr body, bool expanded, Walk& w) {
     std::uint32_t enterprise = 0, format = 0;
     Xdr rec;
     if (!body.tagged(enterprise, format, rec)) {
-      count(w.stats, FlowIssue::BadLength);
+      w.stats.count(FlowIssue::BadLength);
       break;
     }
     if (enterprise == 0 && format == kRawHeader && !have_header) {
@@ -249,7 +245,7 @@ void flowSample(Xdr body, bool expanded, Walk& w) {
     } else if (enterprise == 0 && (format == kSampledIpv4 || format == kSampledIpv6) && !have_ip) {
       have_ip = sampledIp(rec, format == kSampledIpv6, w, ip_summary);
     } else {
-      count(w.stats, FlowIssue::UnknownRecordType);
+      w.stats.count(FlowIssue::UnknownRecordType);
     }
   }
   if (!have_header && !have_ip) return;
@@ -280,7 +276,7 @@ void flowSample(Xdr body, bool expanded, Walk& w) {
 // Generic interface counters (0:1).
 void genericInterface(Xdr rec, Walk& w) {
   if (rec.left() < kGenericInterfaceSize) {
-    count(w.stats, FlowIssue::TruncatedRecord);
+    w.stats.count(FlowIssue::TruncatedRecord);
     return;
   }
   InterfaceCounters& c = w.counters.emplace_back();
@@ -303,7 +299,7 @@ void countersSample(Xdr body, bool expanded, Walk& w) {
   if (expanded) ok = ok && body.u32(source);
   ok = ok && body.u32(records);
   if (!ok) {
-    count(w.stats, FlowIssue::TruncatedRecord);
+    w.stats.count(FlowIssue::TruncatedRecord);
     return;
   }
   ++w.stats.counter_samples;
@@ -311,13 +307,13 @@ void countersSample(Xdr body, bool expanded, Walk& w) {
     std::uint32_t enterprise = 0, format = 0;
     Xdr rec;
     if (!body.tagged(enterprise, format, rec)) {
-      count(w.stats, FlowIssue::BadLength);
+      w.stats.count(FlowIssue::BadLength);
       break;
     }
     if (enterprise == 0 && format == kGenericInterface) {
       genericInterface(rec, w);
     } else {
-      count(w.stats, FlowIssue::UnknownRecordType);
+      w.stats.count(FlowIssue::UnknownRecordType);
     }
   }
 }
@@ -331,17 +327,17 @@ bool decodeSflow(const IpAddress& exporter, ByteSpan datagram, std::int64_t rece
   Xdr d(datagram.data(), datagram.size());
   std::uint32_t version = 0, agent_type = 0;
   if (!d.u32(version) || !d.u32(agent_type)) {
-    count(stats, FlowIssue::TruncatedHeader);
+    stats.count(FlowIssue::TruncatedHeader);
     return false;
   }
   if (version != 5) {
-    count(stats, FlowIssue::UnknownVersion);
+    stats.count(FlowIssue::UnknownVersion);
     return false;
   }
   if (agent_type == kAgentIpv4 || agent_type == kAgentIpv6) {
     const std::size_t n = agent_type == kAgentIpv4 ? 4 : 16;
     if (d.left() < n) {
-      count(stats, FlowIssue::TruncatedHeader);
+      stats.count(FlowIssue::TruncatedHeader);
       return false;
     }
     info.agent = n == 4 ? IpAddress::fromV4Bytes(d.pos()) : IpAddress::fromV6Bytes(d.pos());
@@ -349,13 +345,13 @@ bool decodeSflow(const IpAddress& exporter, ByteSpan datagram, std::int64_t rece
   } else {
     // Type 0 is a legal "unknown" with no address bytes: the samples are still good. Any other
     // type leaves the address length, and so everything after it, unknown.
-    count(stats, FlowIssue::BadAddress);
+    stats.count(FlowIssue::BadAddress);
     if (agent_type != kAgentUnknown) return false;
   }
   std::uint32_t samples = 0;
   if (!d.u32(info.sub_agent) || !d.u32(info.sequence) || !d.u32(info.uptime_ms) ||
       !d.u32(samples)) {
-    count(stats, FlowIssue::TruncatedHeader);
+    stats.count(FlowIssue::TruncatedHeader);
     return false;
   }
   info.samples = samples;
@@ -365,11 +361,11 @@ bool decodeSflow(const IpAddress& exporter, ByteSpan datagram, std::int64_t rece
     std::uint32_t enterprise = 0, format = 0;
     Xdr body;
     if (!d.tagged(enterprise, format, body)) {
-      count(stats, FlowIssue::BadLength);  // fewer samples than counted, or one past the end
+      stats.count(FlowIssue::BadLength);  // fewer samples than counted, or one past the end
       break;
     }
     if (enterprise != 0) {
-      count(stats, FlowIssue::UnknownRecordType);
+      stats.count(FlowIssue::UnknownRecordType);
       continue;
     }
     switch (format) {
@@ -382,7 +378,7 @@ bool decodeSflow(const IpAddress& exporter, ByteSpan datagram, std::int64_t rece
         countersSample(body, format == kCountersSampleExpanded, w);
         break;
       default:
-        count(stats, FlowIssue::UnknownRecordType);
+        stats.count(FlowIssue::UnknownRecordType);
         break;
     }
   }
