@@ -21,41 +21,6 @@ namespace {
 using nlohmann::json;
 using report::toValidUtf8;
 
-// Every EngineStats field, for breakwater_engine_<name>_total and status "engine".
-struct EngineField {
-  const char* name;
-  std::uint64_t EngineStats::*member;
-  const char* help;
-};
-constexpr EngineField kEngineFields[] = {
-    {"packets", &EngineStats::packets, "Packets the detection engine accounted."},
-    {"bytes", &EngineStats::bytes, "IP bytes the detection engine accounted."},
-    {"reflection_packets", &EngineStats::reflection_packets,
-     "Packets classified as an amplification vector's response."},
-    {"fragments_attributed", &EngineStats::fragments_attributed,
-     "Non-first IP fragments attributed to a vector through their first fragment."},
-    {"fragments_unattributed", &EngineStats::fragments_unattributed,
-     "Non-first IP fragments whose first fragment was not seen."},
-    {"late_packets", &EngineStats::late_packets,
-     "Packets older than their destination's current bucket."},
-    {"stale_packets", &EngineStats::stale_packets,
-     "Late packets older than the whole rate window, counted in the current bucket."},
-    {"destination_evictions", &EngineStats::destination_evictions,
-     "Destinations evicted from the full per-destination table."},
-    {"destination_table_full", &EngineStats::destination_table_full,
-     "Packets not accounted because every nearby destination slot was under attack."},
-    {"transit_packets", &EngineStats::transit_packets,
-     "Packets with neither end inside the protected networks."},
-    {"tracker_overflows", &EngineStats::tracker_overflows,
-     "Attack candidates not tracked because the tracker was full."},
-    {"scanner_evictions", &EngineStats::scanner_evictions,
-     "Scanners evicted from the full scanner table."},
-};
-// A new EngineStats field must be listed above (and in docs/api.md), or it would silently be
-// missing from /metrics and /api/v1/status.
-static_assert(sizeof(EngineStats) == std::size(kEngineFields) * sizeof(std::uint64_t),
-              "EngineStats changed: list the new field in kEngineFields");
-
 double finiteOrZero(double v) { return std::isfinite(v) ? v : 0.0; }
 
 // Whole numbers print as integers ("1700000000", not "1.7e+09"); others in the shortest form
@@ -313,7 +278,7 @@ std::string renderMetrics(const SensorSnapshot& s) {
             s.attacks_ended);
   renderLatency(e, s.detection_latency);
 
-  for (const EngineField& f : kEngineFields) {
+  for (const EngineStatsField& f : kEngineStatsFields) {
     e.counter(std::string("breakwater_engine_") + f.name + "_total", f.help, s.engine.*f.member);
   }
   e.gauge("breakwater_engine_event_time_seconds",
@@ -336,7 +301,7 @@ json statusToJson(const SensorSnapshot& s) {
   for (const SourceSnapshot& src : s.sources) sources.push_back(sourceToJson(src));
 
   json engine = json::object();
-  for (const EngineField& f : kEngineFields) engine[f.name] = s.engine.*f.member;
+  for (const EngineStatsField& f : kEngineStatsFields) engine[f.name] = s.engine.*f.member;
   engine["event_time"] = report::epochSeconds(s.event_time_ns);
 
   json vectors = json::array();

@@ -136,18 +136,7 @@ struct ActiveAttack {
 };
 
 void addStats(EngineStats& into, const EngineStats& s) {
-  into.packets += s.packets;
-  into.bytes += s.bytes;
-  into.reflection_packets += s.reflection_packets;
-  into.fragments_attributed += s.fragments_attributed;
-  into.fragments_unattributed += s.fragments_unattributed;
-  into.late_packets += s.late_packets;
-  into.stale_packets += s.stale_packets;
-  into.destination_evictions += s.destination_evictions;
-  into.destination_table_full += s.destination_table_full;
-  into.transit_packets += s.transit_packets;
-  into.tracker_overflows += s.tracker_overflows;
-  into.scanner_evictions += s.scanner_evictions;
+  for (const EngineStatsField& f : kEngineStatsFields) into.*f.member += s.*f.member;
 }
 
 // "18.2 kpps, 210.3 Mbit/s", as the reports write rates.

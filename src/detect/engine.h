@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,6 +54,41 @@ struct EngineStats {
   std::uint64_t tracker_overflows = 0;  // candidates not tracked because max_tracked was hit
   std::uint64_t scanner_evictions = 0;
 };
+
+// Every EngineStats field by name, with what it counts: reports, metrics and sums of several
+// engines' stats walk this list rather than naming the fields again.
+struct EngineStatsField {
+  const char* name;
+  std::uint64_t EngineStats::*member;
+  const char* help;
+};
+inline constexpr EngineStatsField kEngineStatsFields[] = {
+    {"packets", &EngineStats::packets, "Packets the detection engine accounted."},
+    {"bytes", &EngineStats::bytes, "IP bytes the detection engine accounted."},
+    {"reflection_packets", &EngineStats::reflection_packets,
+     "Packets classified as an amplification vector's response."},
+    {"fragments_attributed", &EngineStats::fragments_attributed,
+     "Non-first IP fragments attributed to a vector through their first fragment."},
+    {"fragments_unattributed", &EngineStats::fragments_unattributed,
+     "Non-first IP fragments whose first fragment was not seen."},
+    {"late_packets", &EngineStats::late_packets,
+     "Packets older than their destination's current bucket."},
+    {"stale_packets", &EngineStats::stale_packets,
+     "Late packets older than the whole rate window, counted in the current bucket."},
+    {"destination_evictions", &EngineStats::destination_evictions,
+     "Destinations evicted from the full per-destination table."},
+    {"destination_table_full", &EngineStats::destination_table_full,
+     "Packets not accounted because every nearby destination slot was under attack."},
+    {"transit_packets", &EngineStats::transit_packets,
+     "Packets with neither end inside the protected networks."},
+    {"tracker_overflows", &EngineStats::tracker_overflows,
+     "Attack candidates not tracked because the tracker was full."},
+    {"scanner_evictions", &EngineStats::scanner_evictions,
+     "Scanners evicted from the full scanner table."},
+};
+// A new EngineStats field must be listed above (and in docs/api.md and docs/json-schema.md).
+static_assert(sizeof(EngineStats) == std::size(kEngineStatsFields) * sizeof(std::uint64_t),
+              "EngineStats changed: list the new field in kEngineStatsFields");
 
 // Reflected traffic of one named vector (classified responses and the fragments attributed
 // through them), since the engine started.

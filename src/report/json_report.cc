@@ -25,18 +25,9 @@ json counters(const std::map<std::string, std::uint64_t>& m) {
 }
 
 json engineToJson(const EngineStats& s) {
-  return json{{"packets", s.packets},
-              {"bytes", s.bytes},
-              {"reflection_packets", s.reflection_packets},
-              {"fragments_attributed", s.fragments_attributed},
-              {"fragments_unattributed", s.fragments_unattributed},
-              {"late_packets", s.late_packets},
-              {"stale_packets", s.stale_packets},
-              {"destination_evictions", s.destination_evictions},
-              {"destination_table_full", s.destination_table_full},
-              {"transit_packets", s.transit_packets},
-              {"tracker_overflows", s.tracker_overflows},
-              {"scanner_evictions", s.scanner_evictions}};
+  json out = json::object();
+  for (const EngineStatsField& f : kEngineStatsFields) out[f.name] = s.*f.member;
+  return out;
 }
 
 json captureToJson(const CaptureSummary& c) {
