@@ -184,24 +184,23 @@ void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t
       ++pending_;
     }
   }
+  PacketSummary* p;
   if (c == nullptr) {
-    PacketSummary& p = late_.emplace_back(key);
-    p.ts_ns = ts_ns;
-    p.packets = packets;
-    p.ip_bytes = ip_bytes;
-    p.payload = nullptr;
-    p.payload_len = 0;
+    p = &late_.emplace_back(key);
+  } else {
+    if (c->next == c->end) addBlock(*c);
+    p = c->next++;
+    *p = key;
+  }
+  p->ts_ns = ts_ns;
+  p->packets = packets;
+  p->ip_bytes = ip_bytes;
+  p->payload = nullptr;
+  p->payload_len = 0;
+  if (c == nullptr) {
     if (late_.size() >= kBatch) sendLate();
     return;
   }
-  if (c->next == c->end) addBlock(*c);
-  PacketSummary& p = *c->next++;
-  p = key;
-  p.ts_ns = ts_ns;
-  p.packets = packets;
-  p.ip_bytes = ip_bytes;
-  p.payload = nullptr;
-  p.payload_len = 0;
   // The cell's next slot, for writing: cells fill slowly and far apart, so without this
   // every append waits for its cache line.
   if (c->next != c->end) {
