@@ -154,27 +154,6 @@ void SourceTracker::addSlow(const IpAddress& src, std::uint64_t hash, std::uint3
   sketchAdd(src, hash, packets, bytes);
 }
 
-// The slot of `key`'s entry, or the empty slot that ends its probe.
-// REQUIRES: the table has slots.
-template <typename Entry, typename Key>
-std::size_t SourceTracker::probe(const Table<Entry>& table, const Key& key,
-                                 std::uint64_t hash) noexcept {
-  std::size_t i = hash & table.mask;
-  while (table.slots[i].packets != 0 && !(keyOf(table.slots[i]) == key)) i = (i + 1) & table.mask;
-  return i;
-}
-
-template <typename Entry, typename Key>
-bool SourceTracker::addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash,
-                             std::uint32_t packets, std::uint64_t bytes) noexcept {
-  if (table.slots.empty()) return false;
-  Entry& e = table.slots[probe(table, key, hash)];
-  if (e.packets == 0) return false;
-  e.packets = satAdd(e.packets, packets);
-  e.bytes += bytes;
-  return true;
-}
-
 // Adds to `key`'s entry, or makes one. False when a new entry would pass exact_limit or the
 // budget: the caller then switches to the sketch.
 template <typename Entry, typename Key>

@@ -120,11 +120,12 @@ class SourceTracker {
   bool addExact(Table<Entry>& table, const Key& key, std::uint64_t hash, std::uint32_t packets,
                 std::uint64_t bytes) noexcept;
   template <typename Entry, typename Key>
-  static std::size_t probe(const Table<Entry>& table, const Key& key, std::uint64_t hash) noexcept;
+  static inline std::size_t probe(const Table<Entry>& table, const Key& key,
+                                  std::uint64_t hash) noexcept;
   // Adds to `key`'s entry if the table has one; never makes one.
   template <typename Entry, typename Key>
-  bool addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash, std::uint32_t packets,
-                std::uint64_t bytes) noexcept;
+  inline bool addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash,
+                       std::uint32_t packets, std::uint64_t bytes) noexcept;
   template <typename Entry>
   bool grow(Table<Entry>& table) noexcept;
   template <typename Entry>
@@ -156,23 +157,32 @@ class SourceTracker {
   }
 };
 
+// The slot of `key`'s entry, or the empty slot that ends its probe.
+// REQUIRES: the table has slots.
+template <typename Entry, typename Key>
+std::size_t SourceTracker::probe(const Table<Entry>& table, const Key& key,
+                                 std::uint64_t hash) noexcept {
+  std::size_t i = hash & table.mask;
+  while (table.slots[i].packets != 0 && !(keyOf(table.slots[i]) == key)) i = (i + 1) & table.mask;
+  return i;
+}
+
+template <typename Entry, typename Key>
+bool SourceTracker::addKnown(Table<Entry>& table, const Key& key, std::uint64_t hash,
+                             std::uint32_t packets, std::uint64_t bytes) noexcept {
+  if (table.slots.empty()) return false;
+  Entry& e = table.slots[probe(table, key, hash)];
+  if (e.packets == 0) return false;
+  e.packets = satAdd(e.packets, packets);
+  e.bytes += bytes;
+  return true;
+}
+
 // The common case stays inline: a known IPv4 source in exact mode, one probe as a rule.
 void SourceTracker::add(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                         std::uint64_t bytes) noexcept {
   assert(hash == src.hash());
-  if (!v4_.slots.empty() && src.isV4()) {
-    const std::uint32_t addr = src.v4();
-    Entry4* slots = v4_.slots.data();
-    for (std::size_t i = hash & v4_.mask;; i = (i + 1) & v4_.mask) {
-      Entry4& e = slots[i];
-      if (e.packets == 0) break;
-      if (e.addr == addr) {
-        e.packets = satAdd(e.packets, packets);
-        e.bytes += bytes;
-        return;
-      }
-    }
-  }
+  if (src.isV4() && addKnown(v4_, src.v4(), hash, packets, bytes)) return;
   addSlow(src, hash, packets, bytes);
 }
 
