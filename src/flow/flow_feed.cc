@@ -256,7 +256,7 @@ void FlowFeed::releaseUpTo(std::int64_t target) {
 
 void FlowFeed::addBlock(Cell& cell) {
   if (pool_.empty()) {
-    cell.blocks.push_back(std::make_unique_for_overwrite<Block>());
+    cell.blocks.push_back(std::make_unique<Block>());
     stats_.capacity_chunks += kBlockChunks;
     stats_.allocated_chunks += kBlockChunks;
   } else {
