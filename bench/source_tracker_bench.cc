@@ -6,6 +6,10 @@
 //                     capture with 4 concurrent floods: their tables compete for the cache.
 //   BM_Spoofed/*      every packet from a new source: the tracker is in sketch mode
 //                     (HyperLogLog and Space-Saving) before timing starts.
+//   BM_Exact/*/100000 more sources than the exact limit: 65,536 frozen, the rest in the
+//                     sketch, the shape of a 100,000-reflector flood.
+//   BM_Report/N       top(10) and distinct() of a tracker that saw N sources (not per packet:
+//                     the engine asks once a second per attack).
 // Each shape runs in two forms: `plain` calls add(src, packets, bytes); `prefetch` is the
 // engine's form: the hash is computed once per packet, and prefetch() is issued for packet
 // i + 8 while packet i is added. Sources are generated into the batch before each round of
@@ -137,8 +141,26 @@ void BM_GenerateOnly(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
 }
 
-BENCHMARK_CAPTURE(BM_Exact, plain, false)->Arg(800)->Arg(5'000)->Arg(50'000);
-BENCHMARK_CAPTURE(BM_Exact, prefetch, true)->Arg(800)->Arg(5'000)->Arg(50'000);
+// What an attack update costs the engine once a second: the top reflectors and the distinct
+// count of a tracker that saw N sources of one flood, all of equal weight (ties are the rule in
+// a flood, and the ranking then goes by address).
+void BM_Report(benchmark::State& state) {
+  const auto sources = static_cast<std::uint32_t>(state.range(0));
+  ExactBudget budget(kBudget);
+  SourceTracker tracker(&budget, kExactLimit);
+  Floods traffic{sources, 1, {}};
+  for (std::size_t i = 0; i < std::size_t{sources} * 16; ++i)
+    tracker.add(traffic.make(0), 1, kPacketBytes);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tracker.top(10));
+    benchmark::DoNotOptimize(tracker.distinct());
+  }
+  state.counters["estimated"] = tracker.estimated() ? 1 : 0;
+}
+
+BENCHMARK(BM_Report)->Arg(5'000)->Arg(50'000)->Arg(100'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_Exact, plain, false)->Arg(800)->Arg(5'000)->Arg(50'000)->Arg(100'000);
+BENCHMARK_CAPTURE(BM_Exact, prefetch, true)->Arg(800)->Arg(5'000)->Arg(50'000)->Arg(100'000);
 BENCHMARK_CAPTURE(BM_FourFloods, plain, false);
 BENCHMARK_CAPTURE(BM_FourFloods, prefetch, true);
 BENCHMARK_CAPTURE(BM_Spoofed, plain, false);

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/bytes.h"
 
 namespace bw {
 
@@ -76,8 +79,12 @@ class IpAddress {
     std::memcpy(&b1, b.bytes_.data() + 8, 8);
     return ((a0 ^ b0) | (a1 ^ b1)) == 0;
   }
-  friend auto operator<=>(const IpAddress& a, const IpAddress& b) noexcept {
-    return a.bytes_ <=> b.bytes_;
+  // Byte order, by two big-endian words, not a memcmp call: sorting and ranking reflectors
+  // compare addresses whenever their counts tie, which in a flood is most of the time.
+  friend std::strong_ordering operator<=>(const IpAddress& a, const IpAddress& b) noexcept {
+    const std::uint64_t a0 = loadBe64(a.bytes_.data()), b0 = loadBe64(b.bytes_.data());
+    if (a0 != b0) return a0 <=> b0;
+    return loadBe64(a.bytes_.data() + 8) <=> loadBe64(b.bytes_.data() + 8);
   }
 
  private:

@@ -252,34 +252,54 @@ std::uint64_t SourceTracker::distinct() const noexcept {
   return v4_.count + v6_.count;
 }
 
+// The n heaviest through a heap of n (its lightest on top): most entries cost one comparison,
+// and nothing the size of the whole table is allocated. The live sensor asks once a second
+// for every attack in progress, each of which may hold 65,536 sources.
 std::vector<ReflectorStat> SourceTracker::top(std::size_t n) const {
-  std::vector<ReflectorStat> out;
-  for (const Table<Entry4>* table : {&v4_, &frozen4_}) {  // (one of them is empty)
-    for (const Entry4& e : table->slots) {
-      if (e.packets != 0)
-        out.push_back(ReflectorStat{IpAddress::fromV4(e.addr), e.packets, e.bytes});
-    }
-  }
-  for (const Entry6& e : v6_.slots) {
-    if (e.packets != 0) out.push_back(ReflectorStat{e.ip, e.packets, e.bytes});
-  }
-  if (sketch_) {
-    for (std::size_t i = 0; i < sketch_->used; ++i) {
-      const Sketch::Counter& c = sketch_->entries[i];
-      if (c.bytes > c.lent_bytes)
-        out.push_back(ReflectorStat{c.ip, std::max<std::uint64_t>(c.packets - c.lent_packets, 1),
-                                    c.bytes - c.lent_bytes});
-    }
-  }
   auto heavier = [](const ReflectorStat& a, const ReflectorStat& b) {
     if (a.bytes != b.bytes) return a.bytes > b.bytes;
     return a.ip < b.ip;
   };
-  const std::size_t keep = std::min(n, out.size());
-  std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(),
-                    heavier);
-  out.resize(keep);
-  return out;
+  std::vector<ReflectorStat> heap;
+  if (n == 0) return heap;
+  heap.reserve(std::min<std::size_t>(n, 1024));
+  auto offer = [&](std::uint64_t bytes, auto&& make) {
+    if (heap.size() < n) {
+      heap.push_back(make());
+      std::push_heap(heap.begin(), heap.end(), heavier);
+    } else if (bytes >= heap.front().bytes) {
+      ReflectorStat st = make();
+      if (!heavier(st, heap.front())) return;
+      std::pop_heap(heap.begin(), heap.end(), heavier);
+      heap.back() = st;
+      std::push_heap(heap.begin(), heap.end(), heavier);
+    }
+  };
+  for (const Table<Entry4>* table : {&v4_, &frozen4_}) {  // (one of them is empty)
+    for (const Entry4& e : table->slots) {
+      if (e.packets != 0) {
+        offer(e.bytes, [&] {
+          return ReflectorStat{IpAddress::fromV4(e.addr), e.packets, e.bytes};
+        });
+      }
+    }
+  }
+  for (const Entry6& e : v6_.slots) {
+    if (e.packets != 0) offer(e.bytes, [&] { return ReflectorStat{e.ip, e.packets, e.bytes}; });
+  }
+  if (sketch_) {
+    for (std::size_t i = 0; i < sketch_->used; ++i) {
+      const Sketch::Counter& c = sketch_->entries[i];
+      if (c.bytes > c.lent_bytes) {
+        offer(c.bytes - c.lent_bytes, [&] {
+          return ReflectorStat{c.ip, std::max<std::uint64_t>(c.packets - c.lent_packets, 1),
+                               c.bytes - c.lent_bytes};
+        });
+      }
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), heavier);  // heaviest first
+  return heap;
 }
 
 }  // namespace bw
