@@ -148,7 +148,10 @@ EOC
     nfacctd) records=$(grep -c . "$dir/p.csv" 2>/dev/null || echo 0); records="$records (dst rows)" ;;
   esac
   local per_m
-  per_m=$(awk -v c="$cpu" -v r="${records%% *}" 'BEGIN{ if (r>0) printf "%.3f", c/(r/1e6); else print "-"}')
+  per_m=-  # nfacctd prints aggregates, not records
+  if [[ $records =~ ^[0-9]+$ ]]; then
+    per_m=$(awk -v c="$cpu" -v r="$records" 'BEGIN{ if (r>0) printf "%.3f", c/(r/1e6); else print "-"}')
+  fi
   printf "%-10s rate=%-7s sent=%-8s delivered=%-8s drops=%-7s records=%-12s cpu=%ss cpu_per_M_records=%s load=%s\n" \
     "$col" "$rate" "$sent" "$delivered" "$drops" "$records" "$cpu" "$per_m" "$load" | tee -a "$work/results/summary.txt"
   rm -rf "$dir"
