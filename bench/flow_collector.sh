@@ -5,6 +5,8 @@
 # (UdpRcvbufErrors), records the collector accounted, its CPU seconds, and CPU seconds per
 # million records, and the 1-minute load average when the run started (the machine should be
 # otherwise idle). Also the offline decode rate of `breakwater analyze` on the same capture.
+# The corpus is replayed as one continuing export stream, never the same times twice (see
+# udp_replay's --real-time and --shift-time).
 #
 # Usage: bench/flow_collector.sh [WORKDIR [BREAKWATER [UDP_REPLAY]]]
 #   WORKDIR     corpus and results (default /tmp/bw-flowbench)
