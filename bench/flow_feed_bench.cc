@@ -9,11 +9,17 @@
 //   BM_FlowFeedLate        each pass is shifted back in time: after the first, every record
 //                          is behind the watermark and goes out at once, as when a collector
 //                          benchmark loops over one capture.
+//   BM_FlowFeedShuffled    synthetic: 100 ms (one wheel cell) of a 6 M flows/s flood, 600,000
+//                          one-packet records whose times are shuffled within the cell (flow
+//                          caches export in expiry order, not by start), 30 to a datagram; each
+//                          pass one cell later. Every cell leaves the wheel through the sort,
+//                          and is far larger than the cache.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -21,6 +27,7 @@
 #include "decode/packet.h"
 #include "flow/flow_decoder.h"
 #include "flow/flow_feed.h"
+#include "flow/netflow.h"
 
 namespace bw::bench {
 namespace {
@@ -50,9 +57,33 @@ std::vector<std::vector<FlowRecord>> loadRecords(const std::string& path) {
   return v;
 }
 
-void run(benchmark::State& state, int direction) {
+std::vector<std::vector<FlowRecord>> shuffledCell() {
+  constexpr std::size_t kRecords = 600'000, kPerDatagram = 30;
+  constexpr std::int64_t kStart = 1'519'838'460'000'000'000, kCellNs = 100'000'000;
+  std::mt19937_64 rng(42);
+  std::vector<std::vector<FlowRecord>> v;
+  for (std::size_t i = 0; i < kRecords; ++i) {
+    if (i % kPerDatagram == 0) v.emplace_back();
+    FlowRecord r;
+    r.summary.src = IpAddress::fromV4(0x0a000000u + static_cast<std::uint32_t>(rng() % 100'000));
+    r.summary.dst = IpAddress::fromV4(0xc6120010u);
+    r.summary.ip_proto = ipproto::kUdp;
+    setTransportPorts(r.summary, 11211, static_cast<std::uint16_t>(rng()));
+    r.summary.ts_ns = kStart + static_cast<std::int64_t>(rng() % kCellNs);
+    r.last_ns = r.summary.ts_ns;
+    r.packets = 1;
+    r.bytes = 1428;
+    r.protocol = FlowProtocol::NetflowV9;
+    v.back().push_back(r);
+  }
+  return v;
+}
+
+void run(benchmark::State& state, int direction, bool shuffled = false) {
   auto datagrams =
-      loadRecords(std::string(BW_SHARED_DIR) + "/peers/flows/fixtures/nf9_softflowd.pcap");
+      shuffled
+          ? shuffledCell()
+          : loadRecords(std::string(BW_SHARED_DIR) + "/peers/flows/fixtures/nf9_softflowd.pcap");
   if (datagrams.empty()) {
     state.SkipWithError("nf9_softflowd.pcap not found");
     return;
@@ -64,7 +95,8 @@ void run(benchmark::State& state, int direction) {
       hi = std::max(hi, r.last_ns);
     }
   }
-  const std::int64_t pass_ns = hi - lo + 1'000'000'000;  // one pass's event time, and a gap
+  // One pass's event time, and a gap (none for the shuffled cell: passes follow each other).
+  const std::int64_t pass_ns = shuffled ? 100'000'000 : hi - lo + 1'000'000'000;
 
   std::uint64_t chunks = 0;
   FlowFeed feed(FlowFeedOptions{},
@@ -99,6 +131,9 @@ BENCHMARK(BM_FlowFeedNetflowV9);
 
 void BM_FlowFeedLate(benchmark::State& state) { run(state, -1); }
 BENCHMARK(BM_FlowFeedLate);
+
+void BM_FlowFeedShuffled(benchmark::State& state) { run(state, 1, true); }
+BENCHMARK(BM_FlowFeedShuffled);
 
 }  // namespace
 }  // namespace bw::bench
