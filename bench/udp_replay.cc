@@ -137,7 +137,7 @@ class RealTime {
  public:
   // `pass_ms`: how long one pass takes to send.
   RealTime(const std::vector<std::vector<std::uint8_t>>& payloads, double pass_ms)
-      : pass_ms_(static_cast<std::int64_t>(pass_ms)) {
+      : pass_ms_(std::max<std::int64_t>(static_cast<std::int64_t>(pass_ms), 1)) {
     learnTemplates(payloads);
     std::int64_t first = INT64_MAX, last = INT64_MIN;
     for (const auto& p : payloads) {
