@@ -137,7 +137,8 @@ class RealTime {
  public:
   // `pass_ms`: how long one pass takes to send.
   RealTime(const std::vector<std::vector<std::uint8_t>>& payloads, double pass_ms)
-      : pass_ms_(std::max<std::int64_t>(static_cast<std::int64_t>(pass_ms), 1)) {
+      : sequences_(payloads, 0),
+        pass_ms_(std::max<std::int64_t>(static_cast<std::int64_t>(pass_ms), 1)) {
     learnTemplates(payloads);
     std::int64_t first = INT64_MAX, last = INT64_MIN;
     for (const auto& p : payloads) {
@@ -150,12 +151,6 @@ class RealTime {
         first = std::min(first, f.time_ms);
         last = std::max(last, f.time_ms);
       }
-    }
-    // v9 counts datagrams: one pass moves a source on by its last number - first + 1.
-    for (Datagram& d : datagrams_) {
-      if (!d.v9) continue;
-      const auto& [lo, hi] = sequences_.at(d.source);
-      d.sequence_span = hi - lo + 1;
     }
     if (first > last) return;
     origin_ms_ = first;
@@ -173,10 +168,10 @@ class RealTime {
   void apply(std::vector<std::uint8_t>& p, std::size_t i, std::uint64_t pass) const {
     const Datagram& d = datagrams_[i];
     if (!d.v9) return;
+    sequences_.apply(p, i, pass);  // and the export time, rewritten below
     const std::int64_t base = origin_ms_ + static_cast<std::int64_t>(pass) * pass_ms_;
     const std::int64_t export_s = (base + squeeze(d.export_ms)) / 1000;
     bw::storeBe32(p.data() + 8, static_cast<std::uint32_t>(export_s));
-    bw::storeBe32(p.data() + 12, d.sequence + static_cast<std::uint32_t>(pass) * d.sequence_span);
     // The decoder reads a flow's time as export - (uptime - field).
     for (const Field& f : d.fields) {
       const std::int64_t up = base + squeeze(f.time_ms) - export_s * 1000 + d.uptime_ms;
@@ -192,8 +187,7 @@ class RealTime {
   struct Datagram {
     bool v9 = false;
     std::int64_t export_ms = 0;
-    std::uint32_t uptime_ms = 0, source = 0, sequence = 0;
-    std::uint32_t sequence_span = 0;  // how far a pass moves the source's sequence numbers
+    std::uint32_t uptime_ms = 0;
     std::vector<Field> fields;
   };
   struct Layout {
@@ -252,11 +246,7 @@ class RealTime {
     d.v9 = true;
     d.uptime_ms = bw::loadBe32(p.data() + 4);
     d.export_ms = std::int64_t{bw::loadBe32(p.data() + 8)} * 1000;
-    d.sequence = bw::loadBe32(p.data() + 12);
     const std::uint32_t source = bw::loadBe32(p.data() + 16);
-    d.source = source;
-    auto [it, fresh] = sequences_.try_emplace(source, std::pair{d.sequence, d.sequence});
-    it->second.second = d.sequence;
     flowsets(p, [&](std::uint16_t id, std::size_t at, std::size_t end) {
       if (id < 256) return;
       auto l = layouts_.find(key(source, id));
@@ -273,11 +263,11 @@ class RealTime {
     return d;
   }
 
+  TimeShift sequences_;  // moves the sequence numbers on, each pass
   std::int64_t pass_ms_ = 0;
   std::int64_t origin_ms_ = 0;
   double scale_ = 0;
   std::map<std::uint64_t, Layout> layouts_;
-  std::map<std::uint32_t, std::pair<std::uint32_t, std::uint32_t>> sequences_;  // first, last
   std::vector<Datagram> datagrams_;
 };
 
