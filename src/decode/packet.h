@@ -40,6 +40,9 @@ inline constexpr std::uint8_t kFragment = 1;       // part of a fragmented IP da
 inline constexpr std::uint8_t kFirstFragment = 2;  // offset 0 (carries the L4 header)
 inline constexpr std::uint8_t kHasPorts = 4;       // src_port/dst_port are valid
 inline constexpr std::uint8_t kIpv6 = 8;
+// One of a bucket's flow chunks sent grouped by key, not in time order (ChunkGrouper): the
+// engine takes its time as precise to the bucket only.
+inline constexpr std::uint8_t kUnordered = 16;
 }  // namespace pktflag
 
 namespace ipproto {

@@ -498,6 +498,8 @@ class Engine::Impl {
     const std::uint64_t bytes = p.ip_bytes + extra_bytes;
     std::int64_t b = bucketOf(p.ts_ns);
     std::int64_t ts = p.ts_ns;
+    // A chunk out of time order inside its bucket (flows grouped by key): see startsRun().
+    const bool unordered = p.flags & pktflag::kUnordered;
     if (b < s.bucket) {
       ++stats_.late_packets;
       // Older than the whole window: its own bucket is gone. It is counted now, as of the
@@ -513,11 +515,15 @@ class Engine::Impl {
       advanceSlot(s, b);
     }
 
-    if (s.attack == kNone && startsRun(s, ts)) {
-      s.run_start_ns = ts;  // quiet until now: a possible attack starts here
-      s.run_packets = 0;
-      s.run_bytes = 0;
-      s.early_count = 0;
+    if (s.attack == kNone) {
+      if (startsRun(s, ts, unordered)) {
+        s.run_start_ns = ts;  // quiet until now: a possible attack starts here
+        s.run_packets = 0;
+        s.run_bytes = 0;
+        s.early_count = 0;
+      } else if (unordered && ts < s.run_start_ns) {
+        s.run_start_ns = ts;  // the run's earliest packet came after others of its bucket
+      }
     }
     // A late packet still inside the window goes to its own bucket, so it leaves the window
     // when its time does.
@@ -568,6 +574,7 @@ class Engine::Impl {
       a.record.bytes += bytes;
       if (fragment) a.record.fragments += n;
       a.record.end_ns = std::max(a.record.end_ns, ts);
+      if (unordered) a.record.start_ns = std::min(a.record.start_ns, ts);  // see startsRun()
       if (aboveEndLevel(s)) {
         a.last_hot_ns = a.record.end_ns;
         a.hot_packets = a.record.packets;
@@ -583,8 +590,15 @@ class Engine::Impl {
   // longer than the packet spacing at the threshold rate, or when the window is still below a
   // tenth of the threshold a whole window after the run began: a flood's ramp-up is kept,
   // sparse background before it is not.
-  bool startsRun(const RateSlot& s, std::int64_t ts) const noexcept {
-    if (ts - s.last_ns > s.run_gap_ns) return true;
+  // `unordered`: packets of one bucket come in any order, so only the buckets between two
+  // packets are known to be silent.
+  bool startsRun(const RateSlot& s, std::int64_t ts, bool unordered) const noexcept {
+    if (unordered) {
+      const std::int64_t silent_buckets = bucketOf(ts) - bucketOf(s.last_ns) - 1;
+      if (silent_buckets > s.run_gap_ns / config_.bucket_ns) return true;
+    } else if (ts - s.last_ns > s.run_gap_ns) {
+      return true;
+    }
     return s.win_packets < s.threshold_packets * kRunWatchFraction &&
            s.win_bytes < s.threshold_bytes * kRunWatchFraction && ts - s.run_start_ns >= window_ns_;
   }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/saturate.h"
+#include "flow/sort_keys.h"
 
 namespace bw {
 namespace {
@@ -23,39 +24,6 @@ constexpr std::int64_t kDefaultChunkNs = FlowFeedOptions{}.chunk_ns;
 // REQUIRES: b > 0.
 [[gnu::always_inline]] inline std::int64_t floorDiv(std::int64_t a, std::int64_t b) noexcept {
   return a >= 0 ? a / b : -(-(a + 1) / b) - 1;
-}
-
-// Sorts distinct keys below 2^bits. One stable counting pass on the top bits leaves few
-// keys out of place, which an insertion pass then fixes; should that pass find more disorder
-// than expected (keys crowded in a few buckets), std::sort takes over. Counting and insertion
-// do not mispredict a branch per comparison the way quicksort does on the small, interleaved
-// cells that records of many flows make.
-void sortKeys(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scratch,
-              std::vector<std::uint32_t>& counts, int bits) {
-  const std::size_t n = keys.size();
-  if (n > 16) {
-    const int bucket_bits = std::clamp(static_cast<int>(std::bit_width(n - 1)), 4, 16);
-    const int shift = std::max(bits - bucket_bits, 0);
-    counts.assign((std::size_t{1} << bucket_bits) + 1, 0);
-    for (const std::uint64_t k : keys) ++counts[(k >> shift) + 1];
-    for (std::size_t b = 1; b < counts.size(); ++b) counts[b] += counts[b - 1];
-    scratch.resize(n);
-    for (const std::uint64_t k : keys) scratch[counts[k >> shift]++] = k;
-    keys.swap(scratch);
-  }
-  std::size_t moves = 0;
-  const std::size_t budget = 8 * n + 64;
-  for (std::size_t i = 1; i < n; ++i) {
-    const std::uint64_t k = keys[i];
-    std::size_t j = i;
-    for (; j > 0 && keys[j - 1] > k; --j) keys[j] = keys[j - 1];
-    keys[j] = k;
-    moves += i - j;
-    if (moves > budget) {
-      std::sort(keys.begin(), keys.end());
-      return;
-    }
-  }
 }
 
 }  // namespace
@@ -272,7 +240,9 @@ void FlowFeed::addBlock(Cell& cell) {
 void FlowFeed::sendCell(Cell& cell) {
   const std::size_t n = cell.size();
   pending_ -= n;
-  if (cell.ordered) {
+  if (options_.group_min_chunks != 0 && n >= options_.group_min_chunks) {
+    sendCrowded(cell, n);
+  } else if (cell.ordered) {
     std::size_t left = n;
     for (const std::unique_ptr<Block>& b : cell.blocks) {
       const std::size_t k = std::min(left, kBlockChunks);
@@ -327,6 +297,19 @@ void FlowFeed::sendSorted(Cell& cell, std::size_t n) {
     }
     sink_(sorted_);
   }
+}
+
+// A crowded cell: grouped by key and merged (see ChunkGrouper) on its way to the sink.
+void FlowFeed::sendCrowded(Cell& cell, std::size_t n) {
+  ++stats_.grouped_cells;
+  std::size_t left = n;
+  for (const std::unique_ptr<Block>& b : cell.blocks) {
+    const std::size_t k = std::min(left, kBlockChunks);
+    grouper_.add(std::span<const PacketSummary>(b->chunks, k));
+    left -= k;
+  }
+  grouper_.flush(sink_);
+  cell.ordered = true;
 }
 
 }  // namespace bw

@@ -24,14 +24,18 @@
 // with a flood's worth of memory.
 //
 // Order: held chunks reach the sink in time order, cell by cell, and chunks of equal time in
-// the order they were added, so the output depends on the input alone. Late chunks (behind the
+// the order they were added, so the output depends on the input alone. A cell crowded past
+// `group_min_chunks` (a flood's rate of records) is the exception: inside it chunks leave
+// grouped by key and merged, marked pktflag::kUnordered (see ChunkGrouper); cells still
+// leave in time order. Late chunks (behind the
 // watermark) and sFlow samples are not held: they go out in batches, late chunks ahead of
 // anything sent after them, samples at release() or when a batch of them is full. The sink is
 // called with spans of any length.
 //
 // Cost: a record of one chunk (one packet, or first == last) is one append to a wheel cell;
 // a cell added to in time order is sent as it is, others are sorted through 8-byte
-// (time, arrival) keys, never by moving the chunks themselves.
+// (time, arrival) keys, never by moving the chunks themselves; a crowded cell is sorted
+// through 8-byte (key, place) keys and gathered once, merging as it goes.
 // Not thread-safe.
 #pragma once
 
@@ -42,6 +46,7 @@
 #include <vector>
 
 #include "decode/packet.h"
+#include "flow/chunk_grouper.h"
 #include "flow/flow_record.h"
 
 namespace bw {
@@ -57,6 +62,10 @@ struct FlowFeedOptions {
   std::int64_t min_holdback_ns = 0;
   std::uint32_t max_chunks_per_record = 128;  // longer records get coarser chunks
   std::size_t max_pending = 2'000'000;        // chunks held in the wheel
+  // A cell holding at least this many chunks (a flood's rate of records: 16,384 in 100 ms
+  // is 164 k a second) leaves grouped by key rather than in time order, chunks of one key
+  // merged into one: see ChunkGrouper. 0: never.
+  std::size_t group_min_chunks = 16'384;
 };
 
 struct FlowFeedStats {
@@ -71,6 +80,7 @@ struct FlowFeedStats {
   // Chunks' worth of memory allocated so far: grows while the wheel warms up, then only when
   // held chunks outgrow what emptied cells handed back.
   std::uint64_t allocated_chunks = 0;
+  std::uint64_t grouped_cells = 0;  // crowded cells sent through a ChunkGrouper
 };
 
 class FlowFeed {
@@ -96,6 +106,8 @@ class FlowFeed {
   std::int64_t clock() const noexcept { return newest_end_ns_; }
 
   const FlowFeedStats& stats() const noexcept { return stats_; }
+  // How much crowded cells merged.
+  const ChunkGrouperStats& grouperStats() const noexcept { return grouper_.stats(); }
 
  private:
   // Chunks are stored in blocks of this many: small enough that a cell's partly filled last
@@ -129,8 +141,9 @@ class FlowFeed {
              std::uint64_t ip_bytes, std::int64_t cell);
   void releaseUpTo(std::int64_t cell);  // cells with index < `cell`
   void sendCell(Cell& cell);
-  void sendSorted(Cell& cell, std::size_t n);  // an unordered cell, in (time, arrival) order
-  void addBlock(Cell& cell);                   // from the pool, or new
+  void sendSorted(Cell& cell, std::size_t n);   // an unordered cell, in (time, arrival) order
+  void sendCrowded(Cell& cell, std::size_t n);  // through grouper_
+  void addBlock(Cell& cell);                    // from the pool, or new
   void sendDirect();
   void sendLate();
   std::int64_t cellOf(std::int64_t ts_ns) const noexcept;
@@ -140,6 +153,7 @@ class FlowFeed {
 
   FlowFeedOptions options_;
   Sink sink_;
+  ChunkGrouper grouper_;                      // crowded cells
   bool default_cell_ = true;                  // cell_ns is the default: division by a constant
   std::vector<Cell> wheel_;                   // cell index & mask_; a power of two >= wheel_cells_
   std::vector<std::unique_ptr<Block>> pool_;  // emptied blocks, at most max_pending / 2 chunks
