@@ -159,10 +159,11 @@ namespace {
 // the same for captured and live datagrams.
 class TelemetryPipeline {
  public:
+  // The feed's cells are the engine's buckets.
   TelemetryPipeline(Engine& engine, TrafficTotals* totals, FlowFeedOptions feed_options)
-      : totals_(totals), feed_(feed_options, [&engine](std::span<const PacketSummary> batch) {
-          engine.process(batch);
-        }) {}
+      : totals_(totals),
+        feed_(withCells(feed_options, engine),
+              [&engine](std::span<const PacketSummary> batch) { engine.process(batch); }) {}
 
   // A capture file: nobody waits for the report, so records are held from the start for as
   // long as memory allows (the feed's max_pending) up to five minutes, which keeps records a
@@ -172,6 +173,11 @@ class TelemetryPipeline {
     FlowFeedOptions o;
     o.max_holdback_ns = 300'000'000'000;
     o.min_holdback_ns = o.max_holdback_ns;
+    return o;
+  }
+
+  static FlowFeedOptions withCells(FlowFeedOptions o, const Engine& engine) {
+    o.cell_ns = engine.config().bucket_ns;
     return o;
   }
 

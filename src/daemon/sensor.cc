@@ -548,7 +548,9 @@ struct Sensor::Impl {
       batch->seal();
       queue.push(std::move(batch), stopping);
     };
-    FlowFeed feed(FlowFeedOptions{}, [&](std::span<const PacketSummary> chunks) {
+    FlowFeedOptions feed_options;
+    feed_options.cell_ns = options.config.detection.bucket_ns;  // a cell is one engine bucket
+    FlowFeed feed(feed_options, [&](std::span<const PacketSummary> chunks) {
       while (!chunks.empty()) {
         if (!batch) batch = queue.acquire();
         const std::size_t take = std::min(chunks.size(), kBatchMax - batch->items.size());
