@@ -1,7 +1,8 @@
 // FlowFeed::add + release(): real NetFlow v9 records (softflowd's export of the flows fixture,
 // peers/flows/fixtures/nf9_softflowd.pcap) or synthetic ones, decoded once up front, then fed one
 // datagram's records at a time, with release() after each datagram as the collectors do. The sink
-// only counts. items/s is flow records per second; counters: chunks per record.
+// only counts. items/s is flow records per second; counters: chunks per record, chunks sent
+// per record (after crowded cells merged).
 //
 //   BM_FlowFeedNetflowV9   each pass over the capture is shifted forward in time, so the feed
 //                          sees a live exporter: records held in the wheel (about a minute
@@ -12,8 +13,10 @@
 //   BM_FlowFeedShuffled    synthetic: 100 ms (one wheel cell) of a 6 M flows/s flood, 600,000
 //                          one-packet records whose times are shuffled within the cell (flow
 //                          caches export in expiry order, not by start), 30 to a datagram; each
-//                          pass 1.1 s after the one before. Every cell leaves the wheel through the
-//                          sort, and is far larger than the cache.
+//                          pass 1.1 s after the one before. The records come from 100,000
+//                          reflectors to random victim ports: the cell, far larger than the
+//                          cache, leaves grouped by key, six chunks merged into one on average.
+//   BM_FlowFeedShuffledInTimeOrder  the same cell with grouping off: sorted by time.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -83,7 +86,8 @@ std::vector<std::vector<FlowRecord>> softflowdRecords() {
   return loadRecords(std::string(BW_SHARED_DIR) + "/peers/flows/fixtures/nf9_softflowd.pcap");
 }
 
-void run(benchmark::State& state, std::vector<std::vector<FlowRecord>> datagrams, int direction) {
+void run(benchmark::State& state, std::vector<std::vector<FlowRecord>> datagrams, int direction,
+         FlowFeedOptions options = {}) {
   if (datagrams.empty()) {
     state.SkipWithError("no records (is nf9_softflowd.pcap there?)");
     return;
@@ -98,7 +102,7 @@ void run(benchmark::State& state, std::vector<std::vector<FlowRecord>> datagrams
   const std::int64_t pass_ns = hi - lo + 1'000'000'000;  // one pass's event time, and a gap
 
   std::uint64_t chunks = 0;
-  FlowFeed feed(FlowFeedOptions{},
+  FlowFeed feed(options,
                 [&chunks](std::span<const PacketSummary> batch) { chunks += batch.size(); });
   std::size_t records = 0, i = 0;
   for (auto _ : state) {
@@ -123,6 +127,8 @@ void run(benchmark::State& state, std::vector<std::vector<FlowRecord>> datagrams
   state.counters["chunks_per_record"] =
       static_cast<double>(feed.stats().chunks) / static_cast<double>(feed.stats().records);
   state.counters["late_records"] = static_cast<double>(feed.stats().late_records);
+  state.counters["chunks_sent_per_record"] =
+      static_cast<double>(chunks) / static_cast<double>(feed.stats().records);
 }
 
 void BM_FlowFeedNetflowV9(benchmark::State& state) { run(state, softflowdRecords(), 1); }
@@ -131,8 +137,14 @@ BENCHMARK(BM_FlowFeedNetflowV9);
 void BM_FlowFeedLate(benchmark::State& state) { run(state, softflowdRecords(), -1); }
 BENCHMARK(BM_FlowFeedLate);
 
+// The crowded cell grouped by key and merged (the default), and sent in time order instead.
 void BM_FlowFeedShuffled(benchmark::State& state) { run(state, shuffledCell(), 1); }
 BENCHMARK(BM_FlowFeedShuffled);
+
+void BM_FlowFeedShuffledInTimeOrder(benchmark::State& state) {
+  run(state, shuffledCell(), 1, FlowFeedOptions{.group_min_chunks = 0});
+}
+BENCHMARK(BM_FlowFeedShuffledInTimeOrder);
 
 }  // namespace
 }  // namespace bw::bench
