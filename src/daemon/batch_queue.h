@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "decode/packet.h"
+#include "flow/flow_feed.h"
 
 namespace bw {
 
@@ -48,10 +49,14 @@ struct Batch {
   std::vector<PacketSummary> items;
   std::vector<Kept> kept;  // items with payload bytes, in item order
   std::vector<std::uint8_t> arena;
+  // A flow lane's crowded cell, handed over whole to be grouped on the engine thread (then
+  // `items` is empty). Its memory goes back to the collector's feed when the batch is cleared.
+  FlowFeed::CrowdedCell crowded;
 
   void clear() {
     lane = 0;
     advance_ns = INT64_MIN;
+    crowded = FlowFeed::CrowdedCell();
     items.clear();
     kept.clear();
     arena.clear();

@@ -218,6 +218,9 @@ struct Sensor::Impl {
     bool realtime = true;
     std::unique_ptr<Listener> listener;
     std::unique_ptr<Engine> engine;
+    // A flow lane's crowded cells, grouped here rather than on the collector's thread, which
+    // has the datagrams to read.
+    ChunkGrouper grouper;
   };
 
   nlohmann::json recordJson(const ActiveAttack& a, bool ended) const {
@@ -382,8 +385,8 @@ struct Sensor::Impl {
     publishView(a, true);
   }
 
-  void account(const Batch& b) {
-    for (const PacketSummary& p : b.items) {
+  void account(std::span<const PacketSummary> items) {
+    for (const PacketSummary& p : items) {
       event_time_ns = std::max(event_time_ns, p.ts_ns);
       total_packets += p.packets;
       total_bytes += p.ip_bytes;
@@ -476,8 +479,20 @@ struct Sensor::Impl {
       if (b) {
         Lane& lane = *lanes[static_cast<std::size_t>(b->lane)];
         if (!b->items.empty()) {
-          account(*b);
+          account(b->items);
           lane.engine->process(b->items);
+        }
+        if (!b->crowded.empty()) {
+          b->crowded.forEachSpan([&](std::span<const PacketSummary> s) { lane.grouper.add(s); });
+          std::size_t sent = 0;
+          lane.grouper.flush([&](std::span<const PacketSummary> merged) {
+            account(merged);
+            lane.engine->process(merged);
+            sent += merged.size();
+          });
+          log(LogLevel::Debug, fmt::format("{}: a crowded bucket of {} flow chunks went to the "
+                                           "engine as {}, grouped by key",
+                                           lane.name, b->crowded.size(), sent));
         }
         if (b->advance_ns != INT64_MIN) lane.engine->advanceTime(b->advance_ns);
         queue.recycle(std::move(b));
@@ -550,15 +565,24 @@ struct Sensor::Impl {
     };
     FlowFeedOptions feed_options;
     feed_options.cell_ns = options.config.detection.bucket_ns;  // a cell is one engine bucket
-    FlowFeed feed(feed_options, [&](std::span<const PacketSummary> chunks) {
-      while (!chunks.empty()) {
-        if (!batch) batch = queue.acquire();
-        const std::size_t take = std::min(chunks.size(), kBatchMax - batch->items.size());
-        batch->addAll(chunks.first(take));
-        chunks = chunks.subspan(take);
-        if (batch->items.size() >= kBatchMax) flush(INT64_MIN);
-      }
-    });
+    FlowFeed feed(
+        feed_options,
+        [&](std::span<const PacketSummary> chunks) {
+          while (!chunks.empty()) {
+            if (!batch) batch = queue.acquire();
+            const std::size_t take = std::min(chunks.size(), kBatchMax - batch->items.size());
+            batch->addAll(chunks.first(take));
+            chunks = chunks.subspan(take);
+            if (batch->items.size() >= kBatchMax) flush(INT64_MIN);
+          }
+        },
+        // Crowded cells go to the engine thread whole, after what was sent before them.
+        [&](FlowFeed::CrowdedCell cell) {
+          if (batch) flush(INT64_MIN);
+          batch = queue.acquire();
+          batch->crowded = std::move(cell);
+          flush(INT64_MIN);
+        });
     // When records last arrived (wall clock), and the exporters' clock then.
     std::int64_t input_wall_ns = 0;
     std::int64_t input_clock_ns = INT64_MIN;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <utility>
 
 #include "core/saturate.h"
 #include "flow/sort_keys.h"
@@ -28,7 +29,8 @@ constexpr std::int64_t kDefaultChunkNs = FlowFeedOptions{}.chunk_ns;
 
 }  // namespace
 
-FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink) : options_(options), sink_(std::move(sink)) {
+FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink, CrowdedSink crowded)
+    : options_(options), sink_(std::move(sink)), crowded_(std::move(crowded)) {
   if (options_.cell_ns <= 0) options_.cell_ns = kDefaultCellNs;
   if (options_.chunk_ns <= 0) options_.chunk_ns = kDefaultChunkNs;
   if (options_.max_holdback_ns < 0) options_.max_holdback_ns = 0;
@@ -44,6 +46,34 @@ FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink) : options_(options), sink
   wheel_.resize(std::bit_ceil(static_cast<std::size_t>(wheel_cells_)));
   mask_ = wheel_.size() - 1;
   stats_.holdback_ns = options_.min_holdback_ns;
+  if (crowded_) {
+    returns_ = std::make_shared<Returns>();
+    returns_->keep = options_.max_pending / 2 / kBlockChunks;
+  }
+}
+
+FlowFeed::CrowdedCell& FlowFeed::CrowdedCell::operator=(CrowdedCell&& other) noexcept {
+  if (this != &other) {
+    giveBack();
+    blocks_ = std::move(other.blocks_);
+    size_ = std::exchange(other.size_, 0);
+    returns_ = std::move(other.returns_);
+  }
+  return *this;
+}
+
+FlowFeed::CrowdedCell::~CrowdedCell() { giveBack(); }
+
+void FlowFeed::CrowdedCell::giveBack() noexcept {
+  if (returns_ && !blocks_.empty()) {
+    std::lock_guard<std::mutex> lock(returns_->mu);
+    for (std::unique_ptr<Block>& b : blocks_) {
+      if (returns_->blocks.size() >= returns_->keep) break;
+      returns_->blocks.push_back(std::move(b));
+    }
+  }
+  blocks_.clear();  // what the pool had no room for
+  size_ = 0;
 }
 
 std::int64_t FlowFeed::watermark() const noexcept {
@@ -223,6 +253,11 @@ void FlowFeed::releaseUpTo(std::int64_t target) {
 }
 
 void FlowFeed::addBlock(Cell& cell) {
+  if (pool_.empty() && returns_) {  // blocks of cells handed over, back from their reader
+    std::lock_guard<std::mutex> lock(returns_->mu);
+    pool_.swap(returns_->blocks);
+    stats_.capacity_chunks += pool_.size() * kBlockChunks;
+  }
   if (pool_.empty()) {
     cell.blocks.push_back(std::make_unique<Block>());
     stats_.capacity_chunks += kBlockChunks;
@@ -302,6 +337,16 @@ void FlowFeed::sendSorted(Cell& cell, std::size_t n) {
 // A crowded cell: grouped by key and merged (see ChunkGrouper) on its way to the sink.
 void FlowFeed::sendCrowded(Cell& cell, std::size_t n) {
   ++stats_.grouped_cells;
+  if (crowded_) {
+    CrowdedCell handed;
+    handed.size_ = n;
+    handed.returns_ = returns_;
+    stats_.capacity_chunks -= cell.blocks.size() * kBlockChunks;  // back through addBlock()
+    handed.blocks_ = std::move(cell.blocks);
+    cell.blocks.clear();
+    crowded_(std::move(handed));
+    return;
+  }
   std::size_t left = n;
   for (const std::unique_ptr<Block>& b : cell.blocks) {
     const std::size_t k = std::min(left, kBlockChunks);

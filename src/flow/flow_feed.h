@@ -39,9 +39,11 @@
 // Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -84,10 +86,61 @@ struct FlowFeedStats {
 };
 
 class FlowFeed {
+  // Chunks are stored in blocks of this many: small enough that a cell's partly filled last
+  // block wastes little, large enough that the sink gets long spans.
+  static constexpr std::size_t kBlockChunks = 256;
+  struct Block {
+    // User-provided, so that make_unique<Block>() does not zero 20 KiB before the chunks'
+    // own initializers run: place() overwrites every chunk it hands out anyway.
+    Block() noexcept {}  // NOLINT(modernize-use-equals-default)
+    PacketSummary chunks[kBlockChunks];
+  };
+  // Blocks of handed-over cells on their way back to the feed's pool (any thread).
+  struct Returns {
+    std::mutex mu;
+    std::vector<std::unique_ptr<Block>> blocks;
+    std::size_t keep = 0;  // at most this many; the rest are freed
+  };
+
  public:
   using Sink = std::function<void(std::span<const PacketSummary>)>;
 
-  FlowFeed(FlowFeedOptions options, Sink sink);
+  // A crowded cell's chunks, in arrival order, handed over whole (see CrowdedSink). Its
+  // memory goes back to the feed's pool when it is destroyed, on whatever thread.
+  class CrowdedCell {
+   public:
+    CrowdedCell() = default;
+    CrowdedCell(CrowdedCell&&) noexcept = default;
+    CrowdedCell& operator=(CrowdedCell&& other) noexcept;
+    ~CrowdedCell();
+
+    bool empty() const noexcept { return size_ == 0; }
+    std::size_t size() const noexcept { return size_; }
+    // Calls f(std::span<const PacketSummary>) for each block's chunks, in order.
+    template <typename F>
+    void forEachSpan(F&& f) const {
+      std::size_t left = size_;
+      for (const std::unique_ptr<Block>& b : blocks_) {
+        const std::size_t k = std::min(left, kBlockChunks);
+        f(std::span<const PacketSummary>(b->chunks, k));
+        left -= k;
+      }
+    }
+
+   private:
+    friend class FlowFeed;
+    void giveBack() noexcept;
+    std::vector<std::unique_ptr<Block>> blocks_;
+    std::size_t size_ = 0;
+    std::shared_ptr<Returns> returns_;
+  };
+  // Receives crowded cells whole, for a ChunkGrouper of the caller's before the engine: a
+  // caller whose engine runs on another thread does that work there.
+  using CrowdedSink = std::function<void(CrowdedCell)>;
+
+  // Crowded cells (options.group_min_chunks) go through the feed's own ChunkGrouper to
+  // `sink`, unless `crowded` is given.
+  FlowFeed(FlowFeedOptions options, Sink sink, CrowdedSink crowded = nullptr);
 
   // Takes one record. sFlow samples go to the sink immediately; flow records are spread
   // and held. Call release() after each datagram's records.
@@ -106,19 +159,10 @@ class FlowFeed {
   std::int64_t clock() const noexcept { return newest_end_ns_; }
 
   const FlowFeedStats& stats() const noexcept { return stats_; }
-  // How much crowded cells merged.
+  // How much crowded cells merged in the feed's own grouper (no CrowdedSink).
   const ChunkGrouperStats& grouperStats() const noexcept { return grouper_.stats(); }
 
  private:
-  // Chunks are stored in blocks of this many: small enough that a cell's partly filled last
-  // block wastes little, large enough that the sink gets long spans.
-  static constexpr std::size_t kBlockChunks = 256;
-  struct Block {
-    // User-provided, so that make_unique<Block>() does not zero 20 KiB before the chunks'
-    // own initializers run: place() overwrites every chunk it hands out anyway.
-    Block() noexcept {}  // NOLINT(modernize-use-equals-default)
-    PacketSummary chunks[kBlockChunks];
-  };
   // One wheel cell: the chunks of one engine bucket, in arrival order.
   struct Cell {
     std::vector<std::unique_ptr<Block>> blocks;  // all full but the last
@@ -142,7 +186,7 @@ class FlowFeed {
   void releaseUpTo(std::int64_t cell);  // cells with index < `cell`
   void sendCell(Cell& cell);
   void sendSorted(Cell& cell, std::size_t n);   // an unordered cell, in (time, arrival) order
-  void sendCrowded(Cell& cell, std::size_t n);  // through grouper_
+  void sendCrowded(Cell& cell, std::size_t n);  // through grouper_ or crowded_
   void addBlock(Cell& cell);                    // from the pool, or new
   void sendDirect();
   void sendLate();
@@ -153,7 +197,9 @@ class FlowFeed {
 
   FlowFeedOptions options_;
   Sink sink_;
-  ChunkGrouper grouper_;                      // crowded cells
+  CrowdedSink crowded_;
+  ChunkGrouper grouper_;                      // crowded cells, without crowded_
+  std::shared_ptr<Returns> returns_;          // with crowded_
   bool default_cell_ = true;                  // cell_ns is the default: division by a constant
   std::vector<Cell> wheel_;                   // cell index & mask_; a power of two >= wheel_cells_
   std::vector<std::unique_ptr<Block>> pool_;  // emptied blocks, at most max_pending / 2 chunks

@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -231,6 +232,76 @@ TEST(ChunkGrouper, TheFeedGroupsOnlyCrowdedCells) {
       }
     }
   }
+}
+
+// A feed whose engine runs on another thread hands crowded cells over whole, in arrival
+// order and after what was sent before them; their memory comes back to the feed once the
+// reader lets go of them, so a flood does not keep allocating.
+TEST(ChunkGrouper, TheFeedHandsCrowdedCellsOverWholeAndGetsTheirMemoryBack) {
+  std::vector<std::string> order;  // what reached which sink, in order
+  std::vector<FlowFeed::CrowdedCell> handed;
+  std::uint64_t plain_packets = 0;
+  FlowFeed feed(
+      FlowFeedOptions{},
+      [&](std::span<const PacketSummary> s) {
+        order.push_back("plain");
+        for (const PacketSummary& p : s) plain_packets += p.packets;
+      },
+      [&](FlowFeed::CrowdedCell c) {
+        order.push_back("crowded");
+        handed.push_back(std::move(c));
+      });
+  FlowRecord r;
+  r.summary = chunk(0, 0xc6120001, 11211, 0, 0, 1, 0);
+  r.packets = 1;
+  r.bytes = 1400;
+  r.protocol = FlowProtocol::NetflowV9;
+  auto fill = [&](int cell, int n) {
+    for (int i = 0; i < n; ++i) {
+      r.summary.src = IpAddress::fromV4(0x0a000000u + static_cast<std::uint32_t>(i));
+      r.summary.dst_port = static_cast<std::uint16_t>(20000 + i % 20000);
+      r.summary.ts_ns = r.last_ns = kT0 + cell * 100'000'000ll + i;
+      feed.add(r);
+      if (i % 30 == 29) feed.release();
+    }
+  };
+  fill(0, 100);  // quiet
+  fill(1, 20'000);
+  fill(2, 20'000);
+  fill(3, 100);
+  feed.flush();
+  ASSERT_EQ(order, (std::vector<std::string>{"plain", "crowded", "crowded", "plain"}));
+  EXPECT_EQ(plain_packets, 200u);
+  ASSERT_EQ(handed.size(), 2u);
+  for (const FlowFeed::CrowdedCell& c : handed) {
+    EXPECT_EQ(c.size(), 20'000u);
+    std::uint32_t next = 0x0a000000u;  // arrival order
+    std::size_t seen = 0;
+    c.forEachSpan([&](std::span<const PacketSummary> s) {
+      for (const PacketSummary& p : s) {
+        EXPECT_EQ(p.src, IpAddress::fromV4(next++));
+        EXPECT_EQ(p.packets, 1u);
+        EXPECT_EQ(p.ip_bytes, 1400u);
+      }
+      seen += s.size();
+    });
+    EXPECT_EQ(seen, 20'000u);
+  }
+  EXPECT_EQ(feed.stats().grouped_cells, 2u);
+  // Let go of them, as the engine thread does after grouping: the next crowded cells reuse
+  // their memory.
+  handed.clear();
+  const std::uint64_t allocated = feed.stats().allocated_chunks;
+  for (int cell = 100'000; cell < 100'010; ++cell) {  // past what flush() closed
+    fill(cell, 20'000);
+    handed.clear();
+  }
+  feed.flush();
+  handed.clear();
+  EXPECT_EQ(feed.stats().grouped_cells, 12u);
+  // Ten more cells of 20,000 chunks took at most one more cell's worth (the wheel holds the
+  // next cell while the last is handed over), not ten.
+  EXPECT_LE(feed.stats().allocated_chunks, allocated + 20'000 + 256);
 }
 
 // What the engine makes of a flood at a few million records a second is the same whether
