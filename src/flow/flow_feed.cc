@@ -67,6 +67,7 @@ FlowFeed::CrowdedCell::~CrowdedCell() { giveBack(); }
 void FlowFeed::CrowdedCell::giveBack() noexcept {
   if (returns_ && !blocks_.empty()) {
     std::lock_guard<std::mutex> lock(returns_->mu);
+    returns_->out_blocks -= blocks_.size();
     for (std::unique_ptr<Block>& b : blocks_) {
       if (returns_->blocks.size() >= returns_->keep) break;
       returns_->blocks.push_back(std::move(b));
@@ -334,10 +335,19 @@ void FlowFeed::sendSorted(Cell& cell, std::size_t n) {
   }
 }
 
-// A crowded cell: grouped by key and merged (see ChunkGrouper) on its way to the sink.
+// Whether `blocks` more may be handed over: see the constructor's comment.
+bool FlowFeed::handOver(std::size_t blocks) {
+  std::lock_guard<std::mutex> lock(returns_->mu);
+  if ((returns_->out_blocks + blocks) * kBlockChunks > options_.max_pending) return false;
+  returns_->out_blocks += blocks;
+  return true;
+}
+
+// A crowded cell: handed over whole while the reader's share of memory allows, or grouped by
+// key and merged here (see ChunkGrouper) on its way to the sink.
 void FlowFeed::sendCrowded(Cell& cell, std::size_t n) {
   ++stats_.grouped_cells;
-  if (crowded_) {
+  if (crowded_ && handOver(cell.blocks.size())) {
     CrowdedCell handed;
     handed.size_ = n;
     handed.returns_ = returns_;

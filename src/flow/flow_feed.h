@@ -99,7 +99,8 @@ class FlowFeed {
   struct Returns {
     std::mutex mu;
     std::vector<std::unique_ptr<Block>> blocks;
-    std::size_t keep = 0;  // at most this many; the rest are freed
+    std::size_t keep = 0;        // at most this many; the rest are freed
+    std::size_t out_blocks = 0;  // handed over and not given back yet
   };
 
  public:
@@ -139,7 +140,9 @@ class FlowFeed {
   using CrowdedSink = std::function<void(CrowdedCell)>;
 
   // Crowded cells (options.group_min_chunks) go through the feed's own ChunkGrouper to
-  // `sink`, unless `crowded` is given.
+  // `sink`, unless `crowded` is given. Cells handed over and not yet destroyed hold at most
+  // max_pending chunks' worth of memory: past that (a reader fallen behind) the feed groups
+  // crowded cells itself again, which slows its own caller instead of growing memory.
   FlowFeed(FlowFeedOptions options, Sink sink, CrowdedSink crowded = nullptr);
 
   // Takes one record. sFlow samples go to the sink immediately; flow records are spread
@@ -187,6 +190,7 @@ class FlowFeed {
   void sendCell(Cell& cell);
   void sendSorted(Cell& cell, std::size_t n);   // an unordered cell, in (time, arrival) order
   void sendCrowded(Cell& cell, std::size_t n);  // through grouper_ or crowded_
+  bool handOver(std::size_t blocks);            // counts them out if there is room
   void addBlock(Cell& cell);                    // from the pool, or new
   void sendDirect();
   void sendLate();

@@ -304,6 +304,52 @@ TEST(ChunkGrouper, TheFeedHandsCrowdedCellsOverWholeAndGetsTheirMemoryBack) {
   EXPECT_LE(feed.stats().allocated_chunks, allocated + 20'000 + 256);
 }
 
+// A reader that falls behind (an engine thread holding cells it has not grouped yet) holds
+// at most max_pending chunks' worth: past that, the feed groups crowded cells itself and
+// sends them to its plain sink, and hands cells over again once memory came back.
+TEST(ChunkGrouper, TheFeedGroupsCellsItselfWhileItsReaderHoldsTooMuch) {
+  std::vector<FlowFeed::CrowdedCell> held;
+  std::vector<PacketSummary> plain;
+  FlowFeedOptions o;
+  o.max_pending = 60'000;  // room for two handed-over cells of 20,000 chunks, not three
+  FlowFeed feed(
+      o, [&](std::span<const PacketSummary> s) { plain.insert(plain.end(), s.begin(), s.end()); },
+      [&](FlowFeed::CrowdedCell c) { held.push_back(std::move(c)); });
+  FlowRecord r;
+  r.summary = chunk(0, 0xc6120001, 11211, 0, 0, 1, 0);
+  r.packets = 1;
+  r.bytes = 1400;
+  r.protocol = FlowProtocol::NetflowV9;
+  auto fill = [&](int cell) {
+    for (int i = 0; i < 20'000; ++i) {
+      r.summary.src = IpAddress::fromV4(0x0a000000u + static_cast<std::uint32_t>(i % 400));
+      r.summary.dst_port = static_cast<std::uint16_t>(20000 + i % 20000);
+      r.summary.ts_ns = r.last_ns = kT0 + cell * 100'000'000ll + i;
+      feed.add(r);
+      if (i % 30 == 29) feed.release();
+    }
+  };
+  for (int cell = 0; cell < 5; ++cell) fill(cell);
+  feed.flush();
+  EXPECT_EQ(feed.stats().grouped_cells, 5u);
+  EXPECT_EQ(held.size(), 2u);
+  // The other three went through the feed's own grouper: 400 merged chunks each.
+  EXPECT_EQ(plain.size(), 3u * 400u);
+  std::uint64_t packets = 0;
+  for (const PacketSummary& p : plain) {
+    packets += p.packets;
+    EXPECT_TRUE(p.flags & pktflag::kUnordered);
+  }
+  EXPECT_EQ(packets, 3u * 20'000u);
+  EXPECT_EQ(feed.grouperStats().merged, 3u * (20'000u - 400u));
+  // Memory given back: cells are handed over again.
+  held.clear();
+  for (int cell = 100'000; cell < 100'002; ++cell) fill(cell);
+  feed.flush();
+  EXPECT_EQ(held.size(), 2u);
+  EXPECT_EQ(plain.size(), 3u * 400u);
+}
+
 // What the engine makes of a flood at a few million records a second is the same whether
 // crowded cells are grouped or not: the same attacks, packets, bytes, reflectors and top
 // reflectors; the start and end may move by less than one bucket.
