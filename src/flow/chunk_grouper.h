@@ -17,7 +17,8 @@
 //
 // Counts are exact: packets and bytes are summed, never estimated, and a merge that would
 // overflow a chunk's 32-bit packet count starts a new chunk instead.
-// Memory: an 8-byte sort key per chunk collected; the chunks stay where the caller has them.
+// Memory: 16 bytes per chunk collected (its sort key and the sort's scratch space), kept for
+// the next bucket; the chunks stay where the caller has them.
 // Not thread-safe.
 #pragma once
 

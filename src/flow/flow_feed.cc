@@ -52,6 +52,11 @@ FlowFeed::FlowFeed(FlowFeedOptions options, Sink sink, CrowdedSink crowded)
   }
 }
 
+FlowFeed::CrowdedCell::CrowdedCell(CrowdedCell&& other) noexcept
+    : blocks_(std::move(other.blocks_)),
+      size_(std::exchange(other.size_, 0)),
+      returns_(std::move(other.returns_)) {}
+
 FlowFeed::CrowdedCell& FlowFeed::CrowdedCell::operator=(CrowdedCell&& other) noexcept {
   if (this != &other) {
     giveBack();

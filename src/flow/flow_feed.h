@@ -111,7 +111,7 @@ class FlowFeed {
   class CrowdedCell {
    public:
     CrowdedCell() = default;
-    CrowdedCell(CrowdedCell&&) noexcept = default;
+    CrowdedCell(CrowdedCell&& other) noexcept;
     CrowdedCell& operator=(CrowdedCell&& other) noexcept;
     ~CrowdedCell();
 

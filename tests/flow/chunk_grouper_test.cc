@@ -228,7 +228,9 @@ TEST(ChunkGrouper, TheFeedGroupsOnlyCrowdedCells) {
       EXPECT_EQ(feed.grouperStats().merged, 19'500u);
       for (std::size_t i = 0; i < out.size(); ++i) {
         EXPECT_EQ((out[i].flags & pktflag::kUnordered) != 0, i < 500) << i;
-        if (i > 500) EXPECT_GE(out[i].ts_ns, out[i - 1].ts_ns);
+        if (i > 500) {
+          EXPECT_GE(out[i].ts_ns, out[i - 1].ts_ns) << i;
+        }
       }
     }
   }
@@ -273,6 +275,13 @@ TEST(ChunkGrouper, TheFeedHandsCrowdedCellsOverWholeAndGetsTheirMemoryBack) {
   ASSERT_EQ(order, (std::vector<std::string>{"plain", "crowded", "crowded", "plain"}));
   EXPECT_EQ(plain_packets, 200u);
   ASSERT_EQ(handed.size(), 2u);
+  {
+    FlowFeed::CrowdedCell moved(std::move(handed[1]));
+    EXPECT_TRUE(handed[1].empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(moved.size(), 20'000u);
+    handed[1] = std::move(moved);
+    EXPECT_TRUE(moved.empty());  // NOLINT(bugprone-use-after-move)
+  }
   for (const FlowFeed::CrowdedCell& c : handed) {
     EXPECT_EQ(c.size(), 20'000u);
     std::uint32_t next = 0x0a000000u;  // arrival order
