@@ -284,12 +284,7 @@ void FlowFeed::sendCell(Cell& cell) {
   if (options_.group_min_chunks != 0 && n >= options_.group_min_chunks) {
     sendCrowded(cell, n);
   } else if (cell.ordered) {
-    std::size_t left = n;
-    for (const std::unique_ptr<Block>& b : cell.blocks) {
-      const std::size_t k = std::min(left, kBlockChunks);
-      sink_(std::span<const PacketSummary>(b->chunks, k));
-      left -= k;
-    }
+    forEachSpan(cell.blocks, n, sink_);
   } else {
     sendSorted(cell, n);
   }
@@ -303,13 +298,13 @@ void FlowFeed::sendCell(Cell& cell) {
   }
   cell.blocks.clear();
   cell.next = cell.end = nullptr;
+  cell.ordered = true;  // for the next bucket it holds: place() only ever clears it
 }
 
 void FlowFeed::sendSorted(Cell& cell, std::size_t n) {
   const auto at = [&cell](std::size_t i) -> const PacketSummary& {
     return cell.blocks[i / kBlockChunks]->chunks[i % kBlockChunks];
   };
-  cell.ordered = true;
   // Sort (time, arrival) keys packed in 64 bits: the time relative to the cell's earliest
   // (less than cell_ns) above the arrival index.
   const std::int64_t lo = cell.earliest_ns;
@@ -362,14 +357,8 @@ void FlowFeed::sendCrowded(Cell& cell, std::size_t n) {
     crowded_(std::move(handed));
     return;
   }
-  std::size_t left = n;
-  for (const std::unique_ptr<Block>& b : cell.blocks) {
-    const std::size_t k = std::min(left, kBlockChunks);
-    grouper_.add(std::span<const PacketSummary>(b->chunks, k));
-    left -= k;
-  }
+  forEachSpan(cell.blocks, n, [this](std::span<const PacketSummary> s) { grouper_.add(s); });
   grouper_.flush(sink_);
-  cell.ordered = true;
 }
 
 }  // namespace bw

@@ -120,12 +120,7 @@ class FlowFeed {
     // Calls f(std::span<const PacketSummary>) for each block's chunks, in order.
     template <typename F>
     void forEachSpan(F&& f) const {
-      std::size_t left = size_;
-      for (const std::unique_ptr<Block>& b : blocks_) {
-        const std::size_t k = std::min(left, kBlockChunks);
-        f(std::span<const PacketSummary>(b->chunks, k));
-        left -= k;
-      }
+      FlowFeed::forEachSpan(blocks_, size_, f);
     }
 
    private:
@@ -182,6 +177,17 @@ class FlowFeed {
                                   static_cast<std::size_t>(next - blocks.back()->chunks);
     }
   };
+
+  // Calls f(std::span<const PacketSummary>) for the first `n` chunks of `blocks`, a block
+  // at a time: all full but the last.
+  template <typename F>
+  static void forEachSpan(const std::vector<std::unique_ptr<Block>>& blocks, std::size_t n, F&& f) {
+    for (const std::unique_ptr<Block>& b : blocks) {
+      const std::size_t k = std::min(n, kBlockChunks);
+      f(std::span<const PacketSummary>(b->chunks, k));
+      n -= k;
+    }
+  }
 
   // One chunk: `key`'s fields with this time and share of the counts, in `cell`.
   void place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t packets,
