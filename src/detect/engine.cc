@@ -308,6 +308,10 @@ class Engine::Impl {
   static constexpr std::size_t kAheadSlot = 6;
   static constexpr std::size_t kAheadEntries = 3;
 
+  // A packet's destination port matters to the engine only for requests (classify() tells
+  // them by it; the scanner's key carries it) and for datagrams of no vector (the sender's
+  // generic key). ChunkGrouper (src/flow) merges flow chunks that differ only in that port
+  // when neither applies: a new use of it must change its readsDstPort() too.
   void prepare(const PacketSummary& p, Prepared& q) noexcept {
     q.keyed = false;
     q.slot_hint = kNone;

@@ -116,7 +116,6 @@ void ChunkGrouper::flush(const Sink& sink) {
     open_key = k & ~index_mask;
   }
   send(sink);
-  out_.clear();
   spans_.clear();
   lengths_.clear();
 }
