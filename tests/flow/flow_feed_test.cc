@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace bw {
@@ -536,6 +537,148 @@ TEST(FlowFeed, HugeCellsKeepTimeAndArrivalOrder) {
     EXPECT_EQ(got.chunks[i].ts_ns, want.out[i].ts_ns) << i;
     EXPECT_EQ(got.chunks[i].src, want.out[i].src) << i;
   }
+}
+
+// Crowded wheel cells. A flood's record: one 1,400-byte memcached response from reflector
+// number `reflector` to a random-looking port of no service, the i-th record of wheel cell
+// `cell` (i ns into it).
+FlowRecord floodRecord(int reflector, std::int64_t cell, int i) {
+  FlowRecord r = flowRecord(0x0a000000u + static_cast<std::uint32_t>(reflector), 0xc6120001,
+                            kT0 + cell * 100'000'000 + i, kT0 + cell * 100'000'000 + i, 1, 1400);
+  r.summary.dst_port = static_cast<std::uint16_t>(20000 + i % 20000);
+  return r;
+}
+
+// Through the feed: a cell crowded past group_min_chunks is grouped, a quieter one is not.
+TEST(FlowFeed, TheFeedGroupsOnlyCrowdedCells) {
+  for (const std::size_t group_min : {std::size_t{0}, std::size_t{16'384}}) {
+    Collected got;
+    FlowFeed feed(FlowFeedOptions{.group_min_chunks = group_min}, got.sink());
+    // Cell 0: 20,000 records from 500 reflectors; cell 1 (100 ms later): 1,000 records.
+    for (int i = 0; i < 21'000; ++i) {
+      const std::int64_t cell = i < 20'000 ? 0 : 1;
+      feed.add(floodRecord(i % 500, cell, i));
+    }
+    feed.flush();
+    const std::vector<PacketSummary>& out = got.chunks;
+    EXPECT_EQ(got.packets(), 21'000u);
+    if (group_min == 0) {
+      EXPECT_EQ(out.size(), 21'000u);
+      EXPECT_EQ(feed.stats().grouped_cells, 0u);
+    } else {
+      EXPECT_EQ(out.size(), 500u + 1'000u);  // cell 0 merged per reflector, cell 1 as it came
+      EXPECT_EQ(feed.stats().grouped_cells, 1u);
+      EXPECT_EQ(feed.grouperStats().merged, 19'500u);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        EXPECT_EQ((out[i].flags & pktflag::kUnordered) != 0, i < 500) << i;
+        if (i > 500) {
+          EXPECT_GE(out[i].ts_ns, out[i - 1].ts_ns) << i;
+        }
+      }
+    }
+  }
+}
+
+// A feed whose engine runs on another thread hands crowded cells over whole, in arrival
+// order and after what was sent before them; their memory comes back to the feed once the
+// reader lets go of them, so a flood does not keep allocating.
+TEST(FlowFeed, TheFeedHandsCrowdedCellsOverWholeAndGetsTheirMemoryBack) {
+  std::vector<std::string> order;  // what reached which sink, in order
+  std::vector<FlowFeed::CrowdedCell> handed;
+  std::uint64_t plain_packets = 0;
+  FlowFeed feed(
+      FlowFeedOptions{},
+      [&](std::span<const PacketSummary> s) {
+        order.push_back("plain");
+        for (const PacketSummary& p : s) plain_packets += p.packets;
+      },
+      [&](FlowFeed::CrowdedCell c) {
+        order.push_back("crowded");
+        handed.push_back(std::move(c));
+      });
+  auto fill = [&](int cell, int n) {
+    for (int i = 0; i < n; ++i) {
+      feed.add(floodRecord(i, cell, i));
+      if (i % 30 == 29) feed.release();
+    }
+  };
+  fill(0, 100);  // quiet
+  fill(1, 20'000);
+  fill(2, 20'000);
+  fill(3, 100);
+  feed.flush();
+  ASSERT_EQ(order, (std::vector<std::string>{"plain", "crowded", "crowded", "plain"}));
+  EXPECT_EQ(plain_packets, 200u);
+  ASSERT_EQ(handed.size(), 2u);
+  {
+    FlowFeed::CrowdedCell moved(std::move(handed[1]));
+    EXPECT_TRUE(handed[1].empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_EQ(moved.size(), 20'000u);
+    handed[1] = std::move(moved);
+    EXPECT_TRUE(moved.empty());  // NOLINT(bugprone-use-after-move)
+  }
+  for (const FlowFeed::CrowdedCell& c : handed) {
+    EXPECT_EQ(c.size(), 20'000u);
+    std::uint32_t next = 0x0a000000u;  // arrival order
+    std::size_t seen = 0;
+    c.forEachSpan([&](std::span<const PacketSummary> s) {
+      for (const PacketSummary& p : s) {
+        EXPECT_EQ(p.src, IpAddress::fromV4(next++));
+        EXPECT_EQ(p.packets, 1u);
+        EXPECT_EQ(p.ip_bytes, 1400u);
+      }
+      seen += s.size();
+    });
+    EXPECT_EQ(seen, 20'000u);
+  }
+  EXPECT_EQ(feed.stats().grouped_cells, 2u);
+  // Let go of them, as the engine thread does after grouping: the next crowded cells reuse
+  // their memory.
+  handed.clear();
+  const std::uint64_t allocated = feed.stats().allocated_chunks;
+  for (int cell = 100'000; cell < 100'010; ++cell) {  // past what flush() closed
+    fill(cell, 20'000);
+    handed.clear();
+  }
+  feed.flush();
+  handed.clear();
+  EXPECT_EQ(feed.stats().grouped_cells, 12u);
+  // Ten more cells of 20,000 chunks took at most one more cell's worth (the wheel holds the
+  // next cell while the last is handed over), not ten.
+  EXPECT_LE(feed.stats().allocated_chunks, allocated + 20'000 + 256);
+}
+
+// A reader that falls behind (an engine thread holding cells it has not grouped yet) holds
+// at most max_pending chunks' worth: past that, the feed groups crowded cells itself and
+// sends them to its plain sink, and hands cells over again once memory came back.
+TEST(FlowFeed, TheFeedGroupsCellsItselfWhileItsReaderHoldsTooMuch) {
+  std::vector<FlowFeed::CrowdedCell> held;
+  Collected got;
+  const std::vector<PacketSummary>& plain = got.chunks;
+  FlowFeedOptions o;
+  o.max_pending = 60'000;  // room for two handed-over cells of 20,000 chunks, not three
+  FlowFeed feed(o, got.sink(), [&](FlowFeed::CrowdedCell c) { held.push_back(std::move(c)); });
+  auto fill = [&](int cell) {
+    for (int i = 0; i < 20'000; ++i) {
+      feed.add(floodRecord(i % 400, cell, i));
+      if (i % 30 == 29) feed.release();
+    }
+  };
+  for (int cell = 0; cell < 5; ++cell) fill(cell);
+  feed.flush();
+  EXPECT_EQ(feed.stats().grouped_cells, 5u);
+  EXPECT_EQ(held.size(), 2u);
+  // The other three went through the feed's own grouper: 400 merged chunks each.
+  EXPECT_EQ(plain.size(), 3u * 400u);
+  for (const PacketSummary& p : plain) EXPECT_TRUE(p.flags & pktflag::kUnordered);
+  EXPECT_EQ(got.packets(), 3u * 20'000u);
+  EXPECT_EQ(feed.grouperStats().merged, 3u * (20'000u - 400u));
+  // Memory given back: cells are handed over again.
+  held.clear();
+  for (int cell = 100'000; cell < 100'002; ++cell) fill(cell);
+  feed.flush();
+  EXPECT_EQ(held.size(), 2u);
+  EXPECT_EQ(plain.size(), 3u * 400u);
 }
 
 }  // namespace
