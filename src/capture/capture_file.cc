@@ -7,7 +7,9 @@
 #include <optional>
 #include <utility>
 
+#include "capture/byte_stream.h"
 #include "capture/byte_window.h"
+#include "capture/file_stream.h"
 #include "capture/gzip_stream.h"
 #include "capture/mapped_file.h"
 #include "capture/pcap_parser.h"
@@ -29,6 +31,8 @@ const char* captureIssueName(CaptureIssue issue) noexcept {
       return "missing_section_header";
     case CaptureIssue::CompressedDataError:
       return "compressed_data_error";
+    case CaptureIssue::ReadError:
+      return "read_error";
     case CaptureIssue::kCount:
       break;
   }
@@ -41,11 +45,14 @@ namespace {
 // enough to keep the resident set small, rarely enough to cost nothing measurable.
 constexpr std::uint64_t kReleaseBytes = 8u << 20;
 
-// Where the bytes come from; the reader owns whichever is in use.
+// Where the bytes come from; the reader owns whichever is in use: a plain file read piece by
+// piece (stream), a gzip file mapped (file) and inflated piece by piece (stream), or bytes in
+// memory (neither).
 struct Source {
   std::optional<MappedFile> file;
-  std::unique_ptr<GzipStream> gzip;
+  std::unique_ptr<ByteStream> stream;
   std::uint64_t total_bytes = 0;
+  bool gzipped = false;
 };
 
 template <typename Parser>
@@ -56,7 +63,7 @@ class Reader final : public CaptureFile {
 
   std::size_t next(std::span<Frame> out) noexcept override {
     if (done_ || out.empty()) return 0;
-    GzipStream* const gzip = source_.gzip.get();
+    ByteStream* const stream = source_.stream.get();
     if (source_.file) {  // the previous batch is no longer needed: let its pages go
       const std::uint64_t consumed = bytesConsumed();
       if (consumed - released_ >= kReleaseBytes) {
@@ -66,9 +73,10 @@ class Reader final : public CaptureFile {
     }
     // Sliding invalidates the previous batch, which the contract allows only here. Refilling
     // before the window runs dry keeps batches full, while the bytes moved by each slide stay
-    // small next to what was inflated.
-    if (gzip != nullptr && !window_.eof && (need_more_ || window_.available() < gzip->lowWater())) {
-      gzip->refill(window_, stats_);
+    // small next to what was read.
+    if (stream != nullptr && !window_.eof &&
+        (need_more_ || window_.available() < stream->lowWater())) {
+      stream->refill(window_, stats_);
     }
     need_more_ = false;
     for (;;) {
@@ -81,7 +89,7 @@ class Reader final : public CaptureFile {
           done_ = true;
           return r.frames;
         case ParseStop::NeedMore:
-          if (gzip == nullptr) {  // cannot happen: a whole-file window is always at eof
+          if (stream == nullptr) {  // cannot happen: bytes in memory are always at eof
             done_ = true;
             return r.frames;
           }
@@ -89,7 +97,7 @@ class Reader final : public CaptureFile {
             need_more_ = true;
             return r.frames;
           }
-          gzip->refill(window_, stats_);  // gains a byte or reaches eof, so this terminates
+          stream->refill(window_, stats_);  // gains a byte or reaches eof, so this terminates
           break;
       }
     }
@@ -101,7 +109,7 @@ class Reader final : public CaptureFile {
   }
   const CaptureStats& stats() const noexcept override { return stats_; }
   std::uint64_t bytesConsumed() const noexcept override {
-    return source_.gzip != nullptr ? source_.gzip->consumed() : window_.pos;
+    return source_.stream != nullptr ? source_.stream->consumed(window_) : window_.pos;
   }
   std::uint64_t totalBytes() const noexcept override { return source_.total_bytes; }
 
@@ -129,7 +137,7 @@ std::string hexMagic(const std::uint8_t* p, std::size_t n) {
 // error messages ("capture file 'x.pcap'"); `stats` holds what inflating the first bytes found.
 Result<std::unique_ptr<CaptureFile>> makeReader(const std::string& what, Source source,
                                                 ByteWindow window, const CaptureStats& stats) {
-  const bool gzipped = source.gzip != nullptr;
+  const bool gzipped = source.gzipped;
   const std::uint8_t* p = window.cursor();
   const std::size_t n = window.available();
   const std::string inner = gzipped ? " (after gzip decompression)" : "";
@@ -179,24 +187,41 @@ Result<std::unique_ptr<CaptureFile>> openBytes(const std::string& what, Source s
     window.eof = true;
     return makeReader(what, std::move(source), window, stats);
   }
-  source.gzip = GzipStream::create(bytes, kGzipWindowBytes);
-  if (source.gzip == nullptr) return Error{what + " cannot be decompressed: zlib failed to start"};
-  source.gzip->refill(window, stats);
-  if (window.available() == 0 && source.gzip->errorMessage() != nullptr) {
-    return Error{what + " is gzip-compressed but corrupt: " + source.gzip->errorMessage()};
+  std::unique_ptr<GzipStream> gzip = GzipStream::create(bytes, kMaxWindowBytes);
+  if (gzip == nullptr) return Error{what + " cannot be decompressed: zlib failed to start"};
+  gzip->refill(window, stats);
+  if (window.available() == 0 && gzip->errorMessage() != nullptr) {
+    return Error{what + " is gzip-compressed but corrupt: " + gzip->errorMessage()};
   }
+  source.stream = std::move(gzip);
+  source.gzipped = true;
   return makeReader(what, std::move(source), window, stats);
 }
 
 }  // namespace
 
 Result<std::unique_ptr<CaptureFile>> CaptureFile::open(const std::string& path) {
-  Result<MappedFile> mapped = MappedFile::open(path);
-  if (!mapped.ok()) return mapped.error();
+  const std::string what = "capture file '" + path + "'";
+  Result<std::unique_ptr<FileStream>> plain = FileStream::open(path, kMaxWindowBytes);
+  if (!plain.ok()) return plain.error();
+  ByteWindow window;
+  CaptureStats stats;
+  plain.value()->refill(window, stats);
+  if (window.available() == 0 && plain.value()->errorMessage() != nullptr) {
+    return Error{what + " cannot be read: " + plain.value()->errorMessage()};
+  }
   Source source;
-  source.file = std::move(mapped.value());
-  const ByteSpan bytes = source.file->bytes();
-  return openBytes("capture file '" + path + "'", std::move(source), bytes);
+  if (GzipStream::isMagic(ByteSpan(window.cursor(), window.available()))) {
+    // Inflated from a mapping of the compressed file: zlib reads it in place.
+    Result<MappedFile> mapped = MappedFile::open(path);
+    if (!mapped.ok()) return mapped.error();
+    source.file = std::move(mapped.value());
+    const ByteSpan bytes = source.file->bytes();
+    return openBytes(what, std::move(source), bytes);
+  }
+  source.total_bytes = plain.value()->size();
+  source.stream = std::move(plain.value());
+  return makeReader(what, std::move(source), window, stats);
 }
 
 Result<std::unique_ptr<CaptureFile>> CaptureFile::fromMemory(std::span<const std::uint8_t> data) {

@@ -1,7 +1,7 @@
 // CaptureFile: reads classic pcap (µs/ns, either byte order) and pcapng (several interfaces,
 // EPB/SPB/OPB, per-interface link type and timestamp resolution), optionally gzip-compressed,
-// as batches of Frames. Plain files are mmap'ed; gzip files are inflated into a bounded
-// sliding buffer, so memory stays constant whatever the file size.
+// as batches of Frames. Plain files are read, and gzip files inflated, into a bounded sliding
+// buffer, so memory stays constant whatever the file size.
 //
 // Malformed input never aborts reading silently and never crashes: each problem is counted
 // by reason (CaptureIssue) and reading stops at the first damage it cannot resynchronise from.
@@ -31,6 +31,7 @@ enum class CaptureIssue : std::uint8_t {
   UnknownInterface,      // pcapng packet names an interface that was never described
   MissingSectionHeader,  // pcapng content before a section header block
   CompressedDataError,   // gzip stream is corrupt
+  ReadError,             // the system failed to read the file (an I/O error)
   kCount
 };
 const char* captureIssueName(CaptureIssue issue) noexcept;
@@ -38,9 +39,10 @@ const char* captureIssueName(CaptureIssue issue) noexcept;
 // Records longer than this are refused unless the capture's snaplen allows more (pcap), the
 // same bound libpcap and Wireshark use for most link types.
 inline constexpr std::uint32_t kMaxRecordBytes = 262144;
-// Size of the sliding buffer a gzip-compressed capture is inflated into: the reader's whole
-// memory footprint for such files, and the largest record or pcapng block it can return.
-inline constexpr std::size_t kGzipWindowBytes = 8u << 20;
+// The most bytes the reader's sliding buffer holds (plain files are read into it, gzip files
+// inflated into it): its whole memory footprint at worst, and the largest record or pcapng
+// block it can return. The buffer starts at 256 KiB and grows only as records require.
+inline constexpr std::size_t kMaxWindowBytes = 8u << 20;
 
 struct CaptureStats {
   std::uint64_t frames = 0;

@@ -16,13 +16,12 @@
 #include <cstdint>
 #include <memory>
 
-#include "capture/byte_window.h"
-#include "capture/capture_file.h"
+#include "capture/byte_stream.h"
 #include "core/bytes.h"
 
 namespace bw {
 
-class GzipStream {
+class GzipStream final : public ByteStream {
  public:
   static bool isMagic(ByteSpan data) noexcept {
     return data.size() >= 2 && data[0] == 0x1f && data[1] == 0x8b;
@@ -34,19 +33,15 @@ class GzipStream {
   // `compressed` must outlive the stream. Returns nullptr when zlib cannot be initialised.
   // `capacity` bounds the buffer and is the ByteWindow capacity the parsers see.
   static std::unique_ptr<GzipStream> create(ByteSpan compressed, std::size_t capacity);
-  ~GzipStream();
+  ~GzipStream() override;
   GzipStream(const GzipStream&) = delete;
   GzipStream& operator=(const GzipStream&) = delete;
 
-  // Slides window.[pos, size) to the front of the buffer and inflates after it until the
-  // buffer is full or the stream ends. Afterwards `window` describes the buffer; it gained at
-  // least one byte or turned eof.
-  void refill(ByteWindow& window, CaptureStats& stats) noexcept;
-
-  // Refill before a batch once fewer unread bytes than this remain in the window.
-  std::size_t lowWater() const noexcept { return buffer_size_ / 8; }
-  // Compressed bytes consumed so far.
-  std::uint64_t consumed() const noexcept { return in_pos_; }
+  // Inflates after the window's unread tail until the buffer is full or the stream ends.
+  void refill(ByteWindow& window, CaptureStats& stats) noexcept override;
+  std::size_t lowWater() const noexcept override { return buffer_size_ / 8; }
+  // Compressed bytes consumed so far (inflated ahead of the window).
+  std::uint64_t consumed(const ByteWindow& /*window*/) const noexcept override { return in_pos_; }
   // zlib's description of the first corruption, or nullptr.
   const char* errorMessage() const noexcept { return error_; }
 

@@ -1,5 +1,5 @@
-// MappedFile: a regular file mapped read-only (MAP_PRIVATE) for sequential reading, so
-// capture records can be handed out as pointers into the page cache without copying.
+// MappedFile: a regular file mapped read-only (MAP_PRIVATE) for sequential reading, so that
+// zlib can inflate a gzip-compressed capture straight from the page cache.
 //
 // Owns the mapping; movable, not copyable. Errors are one sentence naming the file. A file
 // truncated by another process while mapped can raise SIGBUS on access; captures are

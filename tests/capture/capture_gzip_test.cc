@@ -1,9 +1,9 @@
 // CaptureFile over gzip-compressed captures: the same frames as uncompressed, concatenated
-// members, corrupt and cut-short streams, captures several times the inflate buffer, and
-// records too large for it.
+// members, corrupt and cut-short streams. The sliding window gzip shares with plain files
+// (captures several times its size, records too large for it) is tested in
+// capture_window_test.cc.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,14 +15,12 @@ namespace bw {
 namespace {
 
 using testing::Bytes;
-using testing::fourInterfaces;
 using testing::FrameCopy;
 using testing::gzip;
 using testing::issueCount;
 using testing::mustOpen;
 using testing::payload;
 using testing::PcapBuilder;
-using testing::PcapNgBuilder;
 using testing::readAll;
 using testing::samplePcap;
 using testing::samplePcapNg;
@@ -120,98 +118,6 @@ TEST(Gzip, TruncationAtEveryOffsetNeverCrashes) {
     EXPECT_LE(frames.size(), 50u);
     EXPECT_EQ(issueCount(*r.value(), CaptureIssue::CompressedDataError), 1u);
   }
-}
-
-// Captures several times the inflate buffer: frames stay intact across every slide of the
-// window, and each batch is still valid when the whole batch is inspected.
-void checkLargeGzip(bool pcapng) {
-  constexpr std::uint32_t kRecords = 20000;  // about 3.7 x kGzipWindowBytes of data
-  std::vector<std::size_t> sizes(kRecords);
-  Bytes plain;
-  if (pcapng) {
-    PcapNgBuilder b;
-    b.shb(false);
-    b.idb(linktype::kEthernet, 0, 9);
-    for (std::uint32_t i = 0; i < kRecords; ++i) {
-      sizes[i] = 60 + (i * 7919) % 3000;
-      b.epb(0, i, payload(sizes[i], i));
-      if (i % 1000 == 0) b.block(0xBAD, payload(5000, i));
-    }
-    plain = b.bytes();
-  } else {
-    PcapBuilder b(false, true);
-    for (std::uint32_t i = 0; i < kRecords; ++i) {
-      sizes[i] = 60 + (i * 7919) % 3000;
-      b.record(0, i, payload(sizes[i], i));
-    }
-    plain = b.bytes();
-  }
-  ASSERT_GT(plain.size(), 3 * kGzipWindowBytes);
-  TempFile tmp(gzip(plain, 1));
-  auto r = CaptureFile::open(tmp.path());
-  ASSERT_TRUE(r.ok()) << r.error().message;
-  CaptureFile& file = *r.value();
-  std::vector<Frame> batch(97);
-  std::uint32_t seen = 0;
-  while (const std::size_t n = file.next(batch)) {
-    for (std::size_t i = 0; i < n; ++i, ++seen) {
-      ASSERT_LT(seen, kRecords);
-      ASSERT_EQ(batch[i].ts_ns, seen);
-      ASSERT_EQ(batch[i].caplen, sizes[seen]);
-      const Bytes want = payload(sizes[seen], seen);
-      ASSERT_EQ(std::memcmp(batch[i].data, want.data(), want.size()), 0) << "frame " << seen;
-    }
-  }
-  EXPECT_EQ(seen, kRecords);
-  EXPECT_EQ(totalIssues(file), 0u);
-  EXPECT_EQ(file.bytesConsumed(), file.totalBytes());
-}
-
-TEST(Gzip, BatchesAcrossBufferRefillsPcap) { checkLargeGzip(false); }
-TEST(Gzip, BatchesAcrossBufferRefillsPcapNg) { checkLargeGzip(true); }
-
-// Records larger than the first, small inflate buffer make it grow instead of failing.
-TEST(Gzip, RecordsLargerThanTheInitialBufferAreRead) {
-  PcapBuilder b(true, false, 4u << 20);
-  const std::size_t sizes[] = {100, 600'000, 3'000'000, 50, 1'000'000};
-  for (std::uint32_t i = 0; i < 5; ++i) b.record(i, 0, payload(sizes[i], i));
-  auto file = mustOpen(gzip(b.bytes(), 1));
-  ASSERT_NE(file, nullptr);
-  const auto frames = readAll(*file, 2);
-  ASSERT_EQ(frames.size(), 5u);
-  for (std::uint32_t i = 0; i < 5; ++i) EXPECT_EQ(frames[i].data, payload(sizes[i], i)) << i;
-  EXPECT_EQ(totalIssues(*file), 0u);
-}
-
-TEST(Gzip, PcapRecordLargerThanTheBufferIsOversized) {
-  PcapBuilder b(false, false, 0xffffffffu);
-  b.record(1, 0, payload(100, 1));
-  b.record(2, 0, Bytes(kGzipWindowBytes + 100, 0));
-  b.record(3, 0, payload(100, 3));
-  auto file = mustOpen(gzip(b.bytes(), 1));
-  ASSERT_NE(file, nullptr);
-  EXPECT_EQ(readAll(*file).size(), 1u);
-  EXPECT_EQ(issueCount(*file, CaptureIssue::OversizedRecord), 1u);
-  EXPECT_EQ(totalIssues(*file), 1u);
-}
-
-TEST(Gzip, PcapNgBlocksLargerThanTheBufferAreSkipped) {
-  PcapNgBuilder b;
-  b.shb(false);
-  b.idb(linktype::kEthernet, 0xffffffffu);
-  b.epb(0, 1, payload(100, 1));
-  b.block(0xBAD, Bytes(kGzipWindowBytes + 100, 0));  // custom block: skipped silently
-  b.epb(0, 2, payload(100, 2));
-  b.epb(0, 3, Bytes(kGzipWindowBytes + 100, 0));  // packet: skipped and counted
-  b.epb(0, 4, payload(100, 4));
-  auto file = mustOpen(gzip(b.bytes(), 1));
-  ASSERT_NE(file, nullptr);
-  const auto frames = readAll(*file);
-  ASSERT_EQ(frames.size(), 3u);
-  EXPECT_EQ(frames[1].data, payload(100, 2));
-  EXPECT_EQ(frames[2].data, payload(100, 4));
-  EXPECT_EQ(issueCount(*file, CaptureIssue::OversizedRecord), 1u);
-  EXPECT_EQ(totalIssues(*file), 1u);
 }
 
 }  // namespace
