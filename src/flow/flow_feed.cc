@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <limits>
+#include <new>
 #include <utility>
 
 #include "core/saturate.h"
+#include "core/slab_pool.h"
 #include "flow/sort_keys.h"
 
 namespace bw {
@@ -257,6 +260,22 @@ void FlowFeed::releaseUpTo(std::int64_t target) {
   }
   next_cell_ = target;
 }
+
+// Shared by every feed (blocks may be released on another thread) and never destroyed, so
+// that blocks freed during static destruction still have somewhere to go.
+SlabPool& FlowFeed::Block::slabs() {
+  static SlabPool* const pool = new SlabPool(sizeof(Block));
+  return *pool;
+}
+
+void* FlowFeed::Block::operator new(std::size_t bytes) {
+  assert(bytes == sizeof(Block));
+  void* p = slabs().allocate();
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+void FlowFeed::Block::operator delete(void* p) noexcept { slabs().release(p); }
 
 void FlowFeed::addBlock(Cell& cell) {
   if (pool_.empty() && returns_) {  // blocks of cells handed over, back from their reader

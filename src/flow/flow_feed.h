@@ -53,6 +53,8 @@
 
 namespace bw {
 
+class SlabPool;
+
 struct FlowFeedOptions {
   std::int64_t cell_ns = 100'000'000;             // wheel resolution: the engine's bucket
   std::int64_t chunk_ns = 1'000'000'000;          // at most this far apart inside one record
@@ -93,6 +95,11 @@ class FlowFeed {
     // User-provided, so that make_unique<Block>() does not zero 20 KiB before the chunks'
     // own initializers run: place() overwrites every chunk it hands out anyway.
     Block() noexcept {}  // NOLINT(modernize-use-equals-default)
+    // From 2 MiB slabs (core/slab_pool.h): a flood's held records fault in huge pages, not
+    // one 4 KiB page at a time.
+    static void* operator new(std::size_t bytes);
+    static void operator delete(void* p) noexcept;
+    static SlabPool& slabs();
     PacketSummary chunks[kBlockChunks];
   };
   // Blocks of handed-over cells on their way back to the feed's pool (any thread).
