@@ -33,7 +33,7 @@ ns=bwflowbench$$
 
 die() { echo "flow_collector.sh: $*" >&2; exit 2; }
 say() { echo "== $*" >&2; }
-for tool in softflowd nfcapd nfdump nfacctd tcpdump ip; do
+for tool in softflowd nfcapd nfdump nfacctd tcpdump ip hyperfine jq; do
   command -v $tool >/dev/null || die "'$tool' is not installed"
 done
 [[ -x $bw ]] || die "no breakwater binary at $bw"
@@ -65,14 +65,19 @@ datagrams=$(tcpdump -nr "$corpus" 2>/dev/null | wc -l)
 say "corpus: $corpus, $datagrams datagrams"
 
 # --- offline decode: breakwater analyze on the capture of exports ---
-say "offline: breakwater analyze on the export capture"
-/usr/bin/time -f "%U %S %M" -o "$work/results/offline.time" \
+# One warm-up run (the file into the page cache, the allocator's memory faulted in once, peak
+# RSS), then OFFLINE_RUNS runs timed by hyperfine, pinned to core 1: mean user + system CPU.
+offline_runs=${OFFLINE_RUNS:-10}
+say "offline: breakwater analyze on the export capture (1 warm-up + $offline_runs runs, core 1)"
+/usr/bin/time -f "%M" -o "$work/results/offline.rss" \
   "$bw" analyze --format json --no-progress "$corpus" > "$work/results/offline.json"
-read -r ou os omem < "$work/results/offline.time"
+hyperfine -N --runs "$offline_runs" --export-json "$work/results/offline-hyperfine.json" \
+  "taskset -c 1 $bw analyze --format json --no-progress -o /dev/null $corpus" > /dev/null
 orecords=$(jq '.telemetry.records' "$work/results/offline.json")
-offline=$(awk -v r="$orecords" -v u="$ou" -v s="$os" 'BEGIN{printf "%.2f", r/(u+s)/1e6}')
-echo "offline analyze: $orecords records in $(awk -v u=$ou -v s=$os 'BEGIN{print u+s}') CPU s = $offline M records/CPU-s, peak RSS ${omem} KiB" \
-  | tee "$work/results/summary.txt"
+ocpu=$(jq '.results[0].user + .results[0].system' "$work/results/offline-hyperfine.json")
+awk -v r="$orecords" -v c="$ocpu" -v m="$(cat "$work/results/offline.rss")" 'BEGIN {
+  printf "offline analyze: %d records in %.3f CPU s (mean of runs) = %.2f M records/CPU-s, peak RSS %d KiB\n",
+         r, c, r / c / 1e6, m }' | tee "$work/results/summary.txt"
 
 snmp() { in_ns awk '/^Udp:/{if(h){print $2, $6}; h=1}' /proc/net/snmp; }  # InDatagrams RcvbufErrors
 cpu_of() {  # utime+stime ticks of a process and its children
