@@ -8,9 +8,9 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "core/ip_address.h"
+#include "core/zeroed_array.h"
 #include "decode/vector.h"
 
 namespace bw {
@@ -52,7 +52,7 @@ class FragmentTable {
   }
 
  private:
-  std::vector<Entry> entries_;
+  ZeroedArray<Entry> entries_;  // zeroed storage: only slots of fragmented traffic are touched
 };
 
 }  // namespace bw

@@ -24,6 +24,7 @@
 #include <new>
 
 #include "core/ip_address.h"
+#include "core/zeroed_array.h"
 #include "decode/vector.h"
 #include "detect/config.h"
 
@@ -122,7 +123,7 @@ class RateTable {
   RateSlot& at(std::uint32_t index) noexcept { return slots_[index]; }
   const RateSlot& at(std::uint32_t index) const noexcept { return slots_[index]; }
   std::uint32_t indexOf(const RateSlot* s) const noexcept {
-    return static_cast<std::uint32_t>(s - slots_.get());
+    return static_cast<std::uint32_t>(s - slots_.data());
   }
   bool used(std::uint32_t index) const noexcept { return tags_[index] != 0; }
 
@@ -187,34 +188,14 @@ class RateTable {
     t = s.attack != kNone || s.tracker != kNone ? t | kPinned : t & ~kPinned;
   }
 
-  // Zeroed, cache-line aligned storage for `n` objects of an implicit-lifetime type (calloc:
-  // pages are committed when first written, so a table larger than its traffic costs little).
-  template <typename T>
-  class Zeroed {
-   public:
-    explicit Zeroed(std::size_t n)
-        : raw_(std::calloc(n * sizeof(T) + 64, 1)),
-          data_(reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(raw_.get()) + 63) &
-                                     ~std::uintptr_t{63})) {
-      if (!raw_) throw std::bad_alloc();
-    }
-    T* get() const noexcept { return data_; }
-    T& operator[](std::size_t i) const noexcept { return data_[i]; }
-
-   private:
-    struct Free {
-      void operator()(void* p) const noexcept { std::free(p); }
-    };
-    std::unique_ptr<void, Free> raw_;
-    T* data_;
-  };
-
   std::uint32_t mask_;
   int window_;
-  Zeroed<RateSlot> slots_;
-  Zeroed<std::uint64_t> tags_;
-  Zeroed<RateBucket> rings_;
-  Zeroed<EarlySources> early_;
+  // Zeroed storage: pages are committed when first written, so a table larger than its
+  // traffic costs little.
+  ZeroedArray<RateSlot> slots_;
+  ZeroedArray<std::uint64_t> tags_;
+  ZeroedArray<RateBucket> rings_;
+  ZeroedArray<EarlySources> early_;
 };
 
 }  // namespace bw

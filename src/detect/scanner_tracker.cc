@@ -12,14 +12,14 @@ ScannerTracker::ScannerTracker(const DetectionConfig& config)
     : config_(config),
       entries_(std::bit_ceil(std::max<std::uint32_t>(config.max_scanner_sources, kProbeLimit))),
       mask_(static_cast<std::uint32_t>(entries_.size() - 1)),
-      young_(kTripleSlots, 0),
-      old_(kTripleSlots, 0),
-      filter_(2 * kFilterWords, 0),
-      source_filter_(kSourceFilterBits / 64, 0) {}
+      young_(kTripleSlots),
+      old_(kTripleSlots),
+      filter_(2 * kFilterWords),
+      source_filter_(kSourceFilterBits / 64) {}
 
 // Linear probing from the home slot; a generation is at most half full, so an empty slot ends
 // every probe.
-const std::uint64_t* ScannerTracker::probe(const std::vector<std::uint64_t>& gen,
+const std::uint64_t* ScannerTracker::probe(const ZeroedArray<std::uint64_t>& gen,
                                            std::uint64_t fp) noexcept {
   for (std::size_t i = home(fp);; i = (i + 1) & (kTripleSlots - 1)) {
     const std::uint64_t& w = gen[i];
@@ -96,6 +96,7 @@ ScannerTracker::Entry* ScannerTracker::findOrCreate(const IpAddress& src, std::u
   }
   *victim = Entry{};
   victim->used = true;
+  any_entry_ = true;
   victim->src = src;
   victim->port = port;
   victim->start_ns = ts_ns;
@@ -156,10 +157,12 @@ bool ScannerTracker::asked(const ResponseKey& key) const noexcept {
 
 std::vector<ScannerRecord> ScannerTracker::scanners() const {
   std::vector<ScannerRecord> out = finished_;
-  for (const Entry& e : entries_) {
-    if (e.used && qualifies(e)) {
-      out.push_back(ScannerRecord{e.src, 17, e.port, e.vector, e.targets, e.packets, e.responders,
-                                  e.start_ns, e.end_ns});
+  if (any_entry_) {  // else the table was never written: do not fault its pages in to read it
+    for (const Entry& e : entries_) {
+      if (e.used && qualifies(e)) {
+        out.push_back(ScannerRecord{e.src, 17, e.port, e.vector, e.targets, e.packets, e.responders,
+                                    e.start_ns, e.end_ns});
+      }
     }
   }
   std::sort(out.begin(), out.end(), [](const ScannerRecord& a, const ScannerRecord& b) {
@@ -170,8 +173,8 @@ std::vector<ScannerRecord> ScannerTracker::scanners() const {
 }
 
 std::size_t ScannerTracker::memoryBytes() const noexcept {
-  return entries_.capacity() * sizeof(Entry) +
-         (young_.capacity() + old_.capacity() + filter_.capacity() + source_filter_.capacity()) *
+  return entries_.size() * sizeof(Entry) +
+         (young_.size() + old_.size() + filter_.size() + source_filter_.size()) *
              sizeof(std::uint64_t) +
          finished_.capacity() * sizeof(ScannerRecord);
 }

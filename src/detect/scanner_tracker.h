@@ -27,6 +27,7 @@
 
 #include "core/hyperloglog.h"
 #include "core/ip_address.h"
+#include "core/zeroed_array.h"
 #include "decode/vector.h"
 #include "detect/attack.h"
 #include "detect/config.h"
@@ -158,7 +159,7 @@ class ScannerTracker {
   bool qualifies(const Entry& e) const noexcept;
   void retire(const Entry& e);
   // The word holding `fp` in one generation (kAnswered may be set), or nullptr.
-  static const std::uint64_t* probe(const std::vector<std::uint64_t>& gen,
+  static const std::uint64_t* probe(const ZeroedArray<std::uint64_t>& gen,
                                     std::uint64_t fp) noexcept;
   // The same in either generation, asking each one's filter first.
   const std::uint64_t* findTriple(std::uint64_t fp) const noexcept;
@@ -167,14 +168,17 @@ class ScannerTracker {
   bool insertTriple(std::uint64_t fp) noexcept;
   void age() noexcept;
 
+  // The tables are zeroed storage (core/zeroed_array.h): megabytes sized for the worst case,
+  // of which a capture without requests touches next to nothing.
   const DetectionConfig& config_;
-  std::vector<Entry> entries_;
+  ZeroedArray<Entry> entries_;
+  bool any_entry_ = false;  // an entry was ever used (else scanners() need not read them)
   std::uint32_t mask_;
-  std::vector<std::uint64_t> young_, old_;
+  ZeroedArray<std::uint64_t> young_, old_;
   std::size_t young_count_ = 0;
-  std::vector<std::uint64_t> filter_;         // word pairs, see filterPair()
+  ZeroedArray<std::uint64_t> filter_;         // word pairs, see filterPair()
   std::size_t young_word_ = 0;                // 0 or 1: which word of each pair is the young one's
-  std::vector<std::uint64_t> source_filter_;  // bit per sourceKey that has had an entry
+  ZeroedArray<std::uint64_t> source_filter_;  // bit per sourceKey that has had an entry
   std::vector<ScannerRecord> finished_;
   std::uint64_t evictions_ = 0;
 };
