@@ -15,7 +15,9 @@ ScannerTracker::ScannerTracker(const DetectionConfig& config)
       young_(kTripleSlots),
       old_(kTripleSlots),
       filter_(2 * kFilterWords),
-      source_filter_(kSourceFilterBits / 64) {}
+      source_filter_(kSourceFilterBits / 64) {
+  used_slots_.reserve(entries_.size());  // fixed memory: a slot is listed once at most
+}
 
 // Linear probing from the home slot; a generation is at most half full, so an empty slot ends
 // every probe.
@@ -93,10 +95,11 @@ ScannerTracker::Entry* ScannerTracker::findOrCreate(const IpAddress& src, std::u
   if (victim->used) {
     if (ts_ns - victim->end_ns < config_.scanner_window_ns) ++evictions_;
     retire(*victim);
+  } else {
+    used_slots_.push_back(static_cast<std::uint32_t>(victim - entries_.data()));
   }
   *victim = Entry{};
   victim->used = true;
-  any_entry_ = true;
   victim->src = src;
   victim->port = port;
   victim->start_ns = ts_ns;
@@ -157,12 +160,15 @@ bool ScannerTracker::asked(const ResponseKey& key) const noexcept {
 
 std::vector<ScannerRecord> ScannerTracker::scanners() const {
   std::vector<ScannerRecord> out = finished_;
-  if (any_entry_) {  // else the table was never written: do not fault its pages in to read it
-    for (const Entry& e : entries_) {
-      if (e.used && qualifies(e)) {
-        out.push_back(ScannerRecord{e.src, 17, e.port, e.vector, e.targets, e.packets, e.responders,
-                                    e.start_ns, e.end_ns});
-      }
+  // Only the slots ever used, in table order as before: reading the whole table would fault
+  // in megabytes that a capture with a few requests never wrote.
+  std::vector<std::uint32_t> slots = used_slots_;
+  std::sort(slots.begin(), slots.end());
+  for (const std::uint32_t i : slots) {
+    const Entry& e = entries_[i];
+    if (qualifies(e)) {
+      out.push_back(ScannerRecord{e.src, 17, e.port, e.vector, e.targets, e.packets, e.responders,
+                                  e.start_ns, e.end_ns});
     }
   }
   std::sort(out.begin(), out.end(), [](const ScannerRecord& a, const ScannerRecord& b) {
@@ -176,7 +182,8 @@ std::size_t ScannerTracker::memoryBytes() const noexcept {
   return entries_.size() * sizeof(Entry) +
          (young_.size() + old_.size() + filter_.size() + source_filter_.size()) *
              sizeof(std::uint64_t) +
-         finished_.capacity() * sizeof(ScannerRecord);
+         finished_.capacity() * sizeof(ScannerRecord) +
+         used_slots_.capacity() * sizeof(std::uint32_t);
 }
 
 }  // namespace bw

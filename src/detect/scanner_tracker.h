@@ -172,7 +172,7 @@ class ScannerTracker {
   // of which a capture without requests touches next to nothing.
   const DetectionConfig& config_;
   ZeroedArray<Entry> entries_;
-  bool any_entry_ = false;  // an entry was ever used (else scanners() need not read them)
+  std::vector<std::uint32_t> used_slots_;  // each slot of entries_ ever used, once
   std::uint32_t mask_;
   ZeroedArray<std::uint64_t> young_, old_;
   std::size_t young_count_ = 0;
