@@ -31,7 +31,8 @@ class Progress {
     auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(250)) return;
     last_ = now;
-    double frac = static_cast<double>(done) / static_cast<double>(total_);
+    // A file still being written can be read past the size it had when it was opened.
+    double frac = std::min(1.0, static_cast<double>(done) / static_cast<double>(total_));
     double secs = std::chrono::duration<double>(now - start_).count();
     int filled = static_cast<int>(frac * 30);
     std::string bar(static_cast<std::size_t>(filled), '#');
