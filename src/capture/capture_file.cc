@@ -3,7 +3,13 @@
 // call per frame. See capture_file.h for the contract.
 #include "capture/capture_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -198,30 +204,59 @@ Result<std::unique_ptr<CaptureFile>> openBytes(const std::string& what, Source s
   return makeReader(what, std::move(source), window, stats);
 }
 
-}  // namespace
-
-Result<std::unique_ptr<CaptureFile>> CaptureFile::open(const std::string& path) {
-  const std::string what = "capture file '" + path + "'";
-  Result<std::unique_ptr<FileStream>> plain = FileStream::open(path, kMaxWindowBytes);
-  if (!plain.ok()) return plain.error();
+// A plain file or standard input, read piece by piece. A gzip file is mapped instead (zlib
+// reads it in place), which standard input cannot be.
+Result<std::unique_ptr<CaptureFile>> openStream(const std::string& what,
+                                                std::unique_ptr<FileStream> plain,
+                                                const std::string* path) {
   ByteWindow window;
   CaptureStats stats;
-  plain.value()->refill(window, stats);
-  if (window.available() == 0 && plain.value()->errorMessage() != nullptr) {
-    return Error{what + " cannot be read: " + plain.value()->errorMessage()};
+  plain->refill(window, stats);
+  if (window.available() == 0 && plain->errorMessage() != nullptr) {
+    return Error{what + " cannot be read: " + plain->errorMessage()};
   }
   Source source;
   if (GzipStream::isMagic(ByteSpan(window.cursor(), window.available()))) {
-    // Inflated from a mapping of the compressed file: zlib reads it in place.
-    Result<MappedFile> mapped = MappedFile::open(path);
+    if (path == nullptr) {
+      return Error{what + " is gzip-compressed, which only a named file can be: decompress it " +
+                   "on the way in (zcat FILE.gz | breakwater analyze -)"};
+    }
+    Result<MappedFile> mapped = MappedFile::open(*path);
     if (!mapped.ok()) return mapped.error();
     source.file = std::move(mapped.value());
     const ByteSpan bytes = source.file->bytes();
     return openBytes(what, std::move(source), bytes);
   }
-  source.total_bytes = plain.value()->size();
-  source.stream = std::move(plain.value());
+  source.total_bytes = plain->size();
+  source.stream = std::move(plain);
   return makeReader(what, std::move(source), window, stats);
+}
+
+Result<std::unique_ptr<CaptureFile>> openStandardInput() {
+  const std::string what = "standard input";
+  if (::isatty(STDIN_FILENO) == 1) {
+    return Error{what + " is a terminal, not a capture: pipe one in (tcpdump -w - | breakwater " +
+                 "analyze -) or name a file"};
+  }
+  const int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return Error{what + " cannot be read: " + std::strerror(errno)};
+  struct stat st {};
+  const bool stat_ok = ::fstat(fd, &st) == 0;
+  const std::uint64_t size =
+      stat_ok && S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+  // A pipe's 64 KiB default makes the writer and this reader take turns every 64 KiB; 1 MiB
+  // (the unprivileged maximum) lets each run longer. Advice only.
+  if (stat_ok && S_ISFIFO(st.st_mode)) (void)::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+  return openStream(what, FileStream::adopt(fd, size, kMaxWindowBytes), nullptr);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CaptureFile>> CaptureFile::open(const std::string& path) {
+  if (path == "-") return openStandardInput();
+  Result<std::unique_ptr<FileStream>> plain = FileStream::open(path, kMaxWindowBytes);
+  if (!plain.ok()) return plain.error();
+  return openStream("capture file '" + path + "'", std::move(plain.value()), &path);
 }
 
 Result<std::unique_ptr<CaptureFile>> CaptureFile::fromMemory(std::span<const std::uint8_t> data) {

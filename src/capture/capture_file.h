@@ -60,7 +60,9 @@ class CaptureFile {
  public:
   // Opens `path`, recognising the format by its magic number (after gunzip when the file
   // starts with the gzip magic). The error is one sentence naming the file and the problem
-  // ("is not a pcap or pcapng capture", "cannot be read: Permission denied", ...).
+  // ("is not a pcap or pcapng capture", "cannot be read: Permission denied", ...). "-" reads
+  // a pcap or pcapng stream from standard input (a pipe or a redirected file; not gzip, not a
+  // terminal), which can be read only once (see RewindableCapture).
   static Result<std::unique_ptr<CaptureFile>> open(const std::string& path);
   // Same over bytes already in memory (tests, fuzzers). `data` must outlive the reader.
   static Result<std::unique_ptr<CaptureFile>> fromMemory(std::span<const std::uint8_t> data);

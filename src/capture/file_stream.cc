@@ -19,7 +19,11 @@ Result<std::unique_ptr<FileStream>> FileStream::open(const std::string& path,
   if (!file.ok()) return file.error();
   // Read-ahead hint only (a larger read-ahead window); failure changes nothing but speed.
   (void)::posix_fadvise(file.value().fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return std::unique_ptr<FileStream>(new FileStream(file.value().fd, file.value().size, capacity));
+  return adopt(file.value().fd, file.value().size, capacity);
+}
+
+std::unique_ptr<FileStream> FileStream::adopt(int fd, std::uint64_t size, std::size_t capacity) {
+  return std::unique_ptr<FileStream>(new FileStream(fd, size, capacity));
 }
 
 FileStream::FileStream(int fd, std::uint64_t size, std::size_t capacity)

@@ -32,6 +32,8 @@ class FileStream final : public ByteStream {
   // Opens a regular, non-empty file. Errors are one sentence naming the file ("capture file
   // 'x' is a directory, not a capture file"), as for every capture source.
   static Result<std::unique_ptr<FileStream>> open(const std::string& path, std::size_t capacity);
+  // Reads `fd` (a pipe too), which the stream then owns. `size` is 0 when unknown.
+  static std::unique_ptr<FileStream> adopt(int fd, std::uint64_t size, std::size_t capacity);
   ~FileStream() override;
   FileStream(const FileStream&) = delete;
   FileStream& operator=(const FileStream&) = delete;
@@ -42,7 +44,7 @@ class FileStream final : public ByteStream {
     return base_ + window.pos;
   }
 
-  // The file's size when it was opened.
+  // The file's size when it was opened; 0 for a pipe.
   std::uint64_t size() const noexcept { return size_; }
   // The system's description of the first read error, or nullptr.
   const char* errorMessage() const noexcept {

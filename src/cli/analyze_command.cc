@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "capture/capture_file.h"
+#include "capture/rewindable_capture.h"
 #include "cli/analyze_input.h"
 #include "cli/command.h"
 #include "config/config_file.h"
@@ -175,7 +176,8 @@ int runAnalyze(const AnalyzeOptions& o) {
   }
   std::unique_ptr<CaptureFile> capture = std::move(*opened);
   auto unsupported = [&](std::uint32_t lt) {
-    fail(o.capture + " uses link type " + std::to_string(lt) +
+    fail((o.capture == "-" ? std::string("standard input") : o.capture) + " uses link type " +
+         std::to_string(lt) +
          ", which is not supported (supported: Ethernet, 802.1Q/QinQ, Linux cooked v1/v2, raw "
          "IPv4/IPv6, BSD loopback)");
     return kExitInput;
@@ -188,7 +190,13 @@ int runAnalyze(const AnalyzeOptions& o) {
   bool flows = o.input == "flows" || !o.flow_ports.empty();
   std::set<std::uint16_t> flow_ports = defaultFlowPorts();
   if (!o.flow_ports.empty()) flow_ports = {o.flow_ports.begin(), o.flow_ports.end()};
-  if (o.input == "auto" && !flows) {
+  if (o.input == "auto" && !flows && o.capture == "-") {
+    // Standard input can be read once: the sniffed frames are kept and read again.
+    auto rewindable = std::make_unique<RewindableCapture>(std::move(capture), kSniffBytes);
+    flows = looksLikeTelemetry(*rewindable, flow_ports);
+    rewindable->rewind();
+    capture = std::move(rewindable);
+  } else if (o.input == "auto" && !flows) {
     flows = looksLikeTelemetry(*capture, flow_ports);
     auto reopened = CaptureFile::open(o.capture);  // start again from the first frame
     if (!reopened) {
@@ -250,7 +258,8 @@ void registerAnalyzeCommand(CLI::App& app, CommandRun& run) {
       "counts scaled by each exporter's sampling rate. Names each flood's vector (memcached,\n"
       "dns, ntp, ssdp, cldap, ... or udp:<port>), victim, direction, size, reflectors, ASNs.");
   sub->add_option("capture", opts->capture,
-                  "Capture file (pcap, pcapng, .gz) of packets or of flow export datagrams");
+                  "Capture file (pcap, pcapng, .gz) of packets or of flow export datagrams; - "
+                  "reads a pcap or pcapng stream from standard input (tcpdump -w - | ...)");
   sub->add_option("-f,--format", opts->format, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

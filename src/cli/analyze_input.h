@@ -21,6 +21,10 @@ namespace bw::cli {
 // 9995, 9996), IPFIX (4739) and sFlow (6343).
 std::set<std::uint16_t> defaultFlowPorts();
 
+// How much of a stream that can be read only once (standard input) is kept while sniffing
+// it, to be read again: enough for looksLikeTelemetry's frames at any common snaplen.
+inline constexpr std::size_t kSniffBytes = 8u << 20;
+
 // True when most of the first frames of `capture` are export datagrams to `ports` (checked
 // by port and by a valid NetFlow/IPFIX/sFlow header, so a capture that merely contains some
 // exports is still read as packets).

@@ -159,6 +159,43 @@ class AnalyzeWithFlood : public ::testing::Test {
   std::string pcap_;
 };
 
+// "-" reads the capture from standard input, piped or redirected, into the same report as
+// the file gives (the sniff for flow exports reads the first frames twice).
+TEST_F(AnalyzeWithFlood, StandardInputReadsLikeTheFile) {
+  json want = analyze({});
+  ASSERT_EQ(want["attacks"].size(), 1u);
+  want["capture"].erase("source");
+  const std::string bw = testing::shellQuote(BW_BINARY);
+  const std::string pcap = testing::shellQuote(pcap_);
+  for (const std::string& how : {"cat " + pcap + " | " + bw + " analyze --format json -",
+                                 bw + " analyze --format json - < " + pcap}) {
+    SCOPED_TRACE(how);
+    auto r = testing::runCommand({"sh", "-c", how});
+    ASSERT_EQ(r.status, 0) << r.err;
+    json got = json::parse(r.out);
+    EXPECT_EQ(got["capture"]["source"], "-");
+    got["capture"].erase("source");
+    EXPECT_EQ(got, want);
+  }
+}
+
+// What standard input cannot be gets one sentence: gzip (it is inflated from a mapped file
+// only), something that is not a capture, nothing at all.
+TEST_F(AnalyzeWithFlood, StandardInputThatIsNoCaptureIsOneSentence) {
+  const std::string bw = testing::shellQuote(BW_BINARY);
+  auto r = testing::runCommand(
+      {"sh", "-c", "gzip -c " + testing::shellQuote(pcap_) + " | " + bw + " analyze -"});
+  EXPECT_EQ(r.status, kInput);
+  expectOneSentence(r, "standard input is gzip-compressed");
+  EXPECT_NE(r.err.find("zcat"), std::string::npos) << r.err;
+  r = testing::runCommand({"sh", "-c", "echo hello | " + bw + " analyze -"});
+  EXPECT_EQ(r.status, kInput);
+  expectOneSentence(r, "standard input is not a pcap or pcapng capture");
+  r = testing::runBreakwater({"analyze", "-"});  // stdin is /dev/null here
+  EXPECT_EQ(r.status, kInput);
+  expectOneSentence(r, "standard input is empty");
+}
+
 TEST_F(AnalyzeWithFlood, ConfigFileSetsThresholdsAndOverrides) {
   writeFile(dir_.file("quiet.toml"),
             "[detection]\n"

@@ -113,6 +113,25 @@ TEST_P(UnsampledFixture, PerDestinationTotalsEqualTheCapturesTruth) {
   EXPECT_TRUE(report["attacks"].empty());
 }
 
+// Exports piped in on standard input are recognised and read as from the file: the frames
+// sniffed to tell exports from packets are read again, not lost.
+TEST(FlowsOnStandardInput, ReadLikeTheFile) {
+  const std::string path = flowsDir() + "nf9_softflowd.pcap";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  json want = analyzeJson({"--top-destinations", "1000", path});
+  ASSERT_TRUE(want.contains("telemetry"));
+  auto r = testing::runCommand({"sh", "-c",
+                                "cat " + testing::shellQuote(path) + " | " +
+                                    testing::shellQuote(BW_BINARY) +
+                                    " analyze --format json --top-destinations 1000 -"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  json got = json::parse(r.out);
+  ASSERT_TRUE(got.contains("telemetry")) << "not read as telemetry";
+  want["capture"].erase("source");
+  got["capture"].erase("source");
+  EXPECT_EQ(got, want);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, UnsampledFixture,
                          ::testing::Values("nf5_softflowd", "nf9_softflowd", "ipfix_softflowd",
                                            "ipfix_softflowd_biflow", "nf9_pmacct", "ipfix_pmacct",
