@@ -244,6 +244,18 @@ struct FrameCopy {
   Bytes data;
 };
 
+// Every field of every frame, in order.
+inline void expectSameFrames(const std::vector<FrameCopy>& a, const std::vector<FrameCopy>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].ts_ns, b[i].ts_ns) << i;
+    EXPECT_EQ(a[i].origlen, b[i].origlen) << i;
+    EXPECT_EQ(a[i].linktype, b[i].linktype) << i;
+    EXPECT_EQ(a[i].interface_id, b[i].interface_id) << i;
+    EXPECT_EQ(a[i].data, b[i].data) << i;
+  }
+}
+
 inline std::vector<FrameCopy> readAll(CaptureFile& file, std::size_t batch = 64) {
   std::vector<Frame> frames(batch);
   std::vector<FrameCopy> all;

@@ -15,6 +15,7 @@ namespace bw {
 namespace {
 
 using testing::Bytes;
+using testing::expectSameFrames;
 using testing::FrameCopy;
 using testing::gzip;
 using testing::issueCount;
@@ -26,17 +27,6 @@ using testing::samplePcap;
 using testing::samplePcapNg;
 using testing::TempFile;
 using testing::totalIssues;
-
-void expectSameFrames(const std::vector<FrameCopy>& a, const std::vector<FrameCopy>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].ts_ns, b[i].ts_ns) << i;
-    EXPECT_EQ(a[i].origlen, b[i].origlen) << i;
-    EXPECT_EQ(a[i].linktype, b[i].linktype) << i;
-    EXPECT_EQ(a[i].interface_id, b[i].interface_id) << i;
-    EXPECT_EQ(a[i].data, b[i].data) << i;
-  }
-}
 
 TEST(Gzip, EachFormatReadsTheSameAsUncompressed) {
   const Bytes images[] = {samplePcap(false, false), samplePcap(true, true), samplePcapNg(false),

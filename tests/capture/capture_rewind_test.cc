@@ -14,6 +14,7 @@ namespace bw {
 namespace {
 
 using testing::Bytes;
+using testing::expectSameFrames;
 using testing::FrameCopy;
 using testing::payload;
 using testing::PcapBuilder;
@@ -34,15 +35,6 @@ std::vector<FrameCopy> readSome(CaptureFile& file, std::size_t frames, std::size
     }
   }
   return got;
-}
-
-void expectSame(const std::vector<FrameCopy>& a, const std::vector<FrameCopy>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].ts_ns, b[i].ts_ns) << i;
-    EXPECT_EQ(a[i].interface_id, b[i].interface_id) << i;
-    EXPECT_EQ(a[i].data, b[i].data) << i;
-  }
 }
 
 std::unique_ptr<CaptureFile> open(const Bytes& bytes) {
@@ -67,7 +59,7 @@ TEST(RewindableCapture, SniffedFramesComeBackThenTheRest) {
       RewindableCapture r(open(bytes), 8u << 20);
       const auto first = readSome(r, sniffed, 5);
       r.rewind();
-      expectSame(readAll(r, 256), all);
+      expectSameFrames(readAll(r, 256), all);
       EXPECT_EQ(r.stats().frames, all.size());  // each frame read once from the capture
       EXPECT_LE(first.size(), all.size());
     }
@@ -87,7 +79,7 @@ TEST(RewindableCapture, CopiesStopAtTheirBound) {
   std::vector<Frame> more(8);
   EXPECT_EQ(r.next(more), 0u);  // the end, until rewound
   r.rewind();
-  expectSame(readAll(r, 100), all);
+  expectSameFrames(readAll(r, 100), all);
 }
 
 }  // namespace
