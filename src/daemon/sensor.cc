@@ -194,8 +194,13 @@ struct Sensor::Impl {
 
   double started_at = wallNow();
 
+  // Whether a line of `level` would be written: lines built per bucket ask first, so that
+  // nothing is formatted when the level is above them.
+  bool logs(LogLevel level) const noexcept {
+    return static_cast<int>(level) >= log_level.load(std::memory_order_relaxed);
+  }
   void log(LogLevel level, const std::string& line) const {
-    if (static_cast<int>(level) < log_level.load(std::memory_order_relaxed)) return;
+    if (!logs(level)) return;
     if (options.log) options.log(level, line);
   }
 
@@ -490,9 +495,11 @@ struct Sensor::Impl {
             lane.engine->process(merged);
             sent += merged.size();
           });
-          log(LogLevel::Debug, fmt::format("{}: a crowded bucket of {} flow chunks went to the "
-                                           "engine as {}, grouped by key",
-                                           lane.name, b->crowded.size(), sent));
+          if (logs(LogLevel::Debug)) {
+            log(LogLevel::Debug, fmt::format("{}: a crowded bucket of {} flow chunks went to the "
+                                             "engine as {}, grouped by key",
+                                             lane.name, b->crowded.size(), sent));
+          }
         }
         if (b->advance_ns != INT64_MIN) lane.engine->advanceTime(b->advance_ns);
         queue.recycle(std::move(b));
