@@ -20,6 +20,7 @@
 #include "capture/mapped_file.h"
 #include "capture/pcap_parser.h"
 #include "capture/pcapng_parser.h"
+#include "capture/regular_file.h"
 
 namespace bw {
 
@@ -256,7 +257,7 @@ Result<std::unique_ptr<CaptureFile>> CaptureFile::open(const std::string& path) 
   if (path == "-") return openStandardInput();
   Result<std::unique_ptr<FileStream>> plain = FileStream::open(path, kMaxWindowBytes);
   if (!plain.ok()) return plain.error();
-  return openStream("capture file '" + path + "'", std::move(plain.value()), &path);
+  return openStream(captureFileName(path), std::move(plain.value()), &path);
 }
 
 Result<std::unique_ptr<CaptureFile>> CaptureFile::fromMemory(std::span<const std::uint8_t> data) {

@@ -10,8 +10,10 @@
 
 namespace bw {
 
+std::string captureFileName(const std::string& path) { return "capture file '" + path + "'"; }
+
 Error captureFileError(const std::string& path, const std::string& problem) {
-  return Error{"capture file '" + path + "' " + problem};
+  return Error{captureFileName(path) + " " + problem};
 }
 
 Result<RegularFile> openRegularFile(const std::string& path) {

@@ -19,6 +19,8 @@ struct RegularFile {
 // rather than blocked on) and empty files. The error names the file: "capture file 'x' ...".
 Result<RegularFile> openRegularFile(const std::string& path);
 
+// "capture file 'PATH'": how every error about a named capture begins.
+std::string captureFileName(const std::string& path);
 // "capture file 'PATH' PROBLEM"
 Error captureFileError(const std::string& path, const std::string& problem);
 
