@@ -52,9 +52,12 @@ struct DetectionConfig {
   double scanner_max_answered = 0.5;  // mostly unanswered probes: a sweep, not a client
 
   // Memory bounds (see docs/detection.md for the arithmetic).
-  std::uint32_t max_destinations = 1u << 16;          // per-(destination, vector) rate slots
-  std::uint32_t max_tracked = 4096;                   // candidates/attacks with reflector tracking
-  std::uint32_t exact_sources_per_attack = 1u << 16;  // then HyperLogLog + Space-Saving
+  std::uint32_t max_destinations = 1u << 16;  // per-(destination, vector) rate slots
+  std::uint32_t max_tracked = 4096;           // candidates/attacks with reflector tracking
+  // Sources counted exactly per attack, then HyperLogLog + Space-Saving. 262,144: more than
+  // the ~93,000 memcached servers of the 2018 floods, so an attack by a whole population of
+  // open reflectors keeps exact counts (8 MiB of map at most, out of the budget below).
+  std::uint32_t exact_sources_per_attack = 1u << 18;
   std::uint64_t exact_sources_budget_bytes = 64ull << 20;  // all exact source maps together
   std::uint32_t max_scanner_sources = 1u << 16;
 };

@@ -254,7 +254,7 @@ std::uint64_t SourceTracker::distinct() const noexcept {
 
 // The n heaviest through a heap of n (its lightest on top): most entries cost one comparison,
 // and nothing the size of the whole table is allocated. The live sensor asks once a second
-// for every attack in progress, each of which may hold 65,536 sources.
+// for every attack in progress, each of which may hold 262,144 sources.
 std::vector<ReflectorStat> SourceTracker::top(std::size_t n) const {
   auto heavier = [](const ReflectorStat& a, const ReflectorStat& b) {
     if (a.bytes != b.bytes) return a.bytes > b.bytes;

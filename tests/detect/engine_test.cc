@@ -413,6 +413,25 @@ TEST(EngineTest, RansomNotesAndMoneroAddressesAreCollected) {
   EXPECT_NE(attacks[0].ransom_notes[0].text.find("XMR"), std::string::npos);
 }
 
+// The 2018 memcached floods came from up to ~93,000 open servers: with the default limits an
+// attack by that many reflectors is counted and ranked exactly, not estimated.
+TEST(EngineTest, AHundredThousandReflectorsAreCountedExactlyByDefault) {
+  const int kReflectors = 100'000;
+  auto packets = flood(kT0, 100'000, 3.0, kReflectors, ip("198.18.0.12"), 11211, 1400);
+  // One reflector sends a little more than the others, so the ranking has one right answer.
+  packets.push_back(
+      udp(packets.back().ts_ns, v4(0x0A000001 + 54'321), ip("198.18.0.12"), 11211, 40000, 1400));
+  auto attacks = run(DetectionConfig{}, packets);
+  ASSERT_EQ(attacks.size(), 1u);
+  const AttackRecord& a = attacks[0];
+  EXPECT_FALSE(a.reflectors_estimated);
+  EXPECT_EQ(a.reflectors, static_cast<std::uint64_t>(kReflectors));
+  EXPECT_EQ(a.packets, packets.size());
+  ASSERT_FALSE(a.top_reflectors.empty());
+  EXPECT_EQ(a.top_reflectors[0].ip, v4(0x0A000001 + 54'321));
+  EXPECT_EQ(a.top_reflectors[0].packets, 4u);
+}
+
 TEST(EngineTest, MillionsOfSpoofedSourcesStayWithinBoundsAndCountWithinOnePercent) {
   DetectionConfig c;
   c.exact_sources_per_attack = 4096;
