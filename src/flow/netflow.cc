@@ -82,6 +82,10 @@ struct ExportClock {
 
 struct Template {
   CompiledTemplate compiled;
+  // What it was compiled from: exporters resend their templates every few datagrams, nearly
+  // always unchanged, and an unchanged one is only refreshed.
+  std::vector<FieldSpec> specs;
+  TemplateKind kind = TemplateKind::V9;
   std::int64_t refreshed_ns = 0;
 };
 
@@ -170,7 +174,8 @@ class NetflowDecoder::Impl {
   void sweepSessions(std::int64_t now);
   const Template* findTemplate(Session& s, std::uint16_t id, FlowProtocol protocol,
                                std::int64_t now);
-  void storeTemplate(Session& s, std::uint16_t id, std::int64_t now, FlowDecoderStats& stats);
+  void storeTemplate(Session& s, std::uint16_t id, TemplateKind kind, std::int64_t now,
+                     FlowDecoderStats& stats);
   void eraseTemplate(Session& s, std::unordered_map<std::uint16_t, Template>::iterator it);
   void withdraw(Session& s, std::uint16_t id, bool options_set, FlowDecoderStats& stats);
   void sweepTemplates(std::int64_t now);
@@ -397,12 +402,15 @@ void NetflowDecoder::Impl::eraseTemplate(Session& s,
   --template_total_;
 }
 
-// Stores compiled_ as template `id`: a redefinition replaces the old one in place.
-void NetflowDecoder::Impl::storeTemplate(Session& s, std::uint16_t id, std::int64_t now,
-                                         FlowDecoderStats& stats) {
+// Stores compiled_, compiled from specs_, as template `id`: a redefinition replaces the old
+// one in place.
+void NetflowDecoder::Impl::storeTemplate(Session& s, std::uint16_t id, TemplateKind kind,
+                                         std::int64_t now, FlowDecoderStats& stats) {
   const auto it = s.templates.find(id);
   if (it != s.templates.end()) {
     std::swap(it->second.compiled, compiled_);  // compiled_ keeps the old one's memory
+    it->second.specs = specs_;
+    it->second.kind = kind;
     it->second.refreshed_ns = now;
     return;
   }
@@ -413,7 +421,7 @@ void NetflowDecoder::Impl::storeTemplate(Session& s, std::uint16_t id, std::int6
       return;
     }
   }
-  s.templates.emplace(id, Template{std::move(compiled_), now});
+  s.templates.emplace(id, Template{std::move(compiled_), specs_, kind, now});
   ++template_total_;
 }
 
@@ -542,14 +550,21 @@ bool NetflowDecoder::Impl::templateSet(Session& s, FlowProtocol protocol, bool o
       stats.count(FlowIssue::BadTemplate);
       break;
     }
+    const auto known = s.templates.find(id);
+    if (known != s.templates.end() && known->second.kind == kind && known->second.specs == specs_) {
+      ++stats.templates;  // sent again unchanged: what it describes stays as compiled
+      known->second.refreshed_ns = now;
+      stored = true;
+      continue;
+    }
     if (compileTemplate(specs_, kind, compiled_) != CompileResult::Ok) {
       stats.count(FlowIssue::BadTemplate);
       continue;  // the record was well-formed: the next one can still be read
     }
     ++stats.templates;
     const std::size_t before = template_total_;
-    const bool existed = s.templates.count(id) != 0;
-    storeTemplate(s, id, now, stats);
+    const bool existed = known != s.templates.end();
+    storeTemplate(s, id, kind, now, stats);
     stored |= existed || template_total_ != before;
   }
   return stored;

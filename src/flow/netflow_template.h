@@ -82,6 +82,7 @@ struct FieldSpec {
   std::uint16_t length = 0;  // 0xFFFF: IPFIX variable length
   std::uint32_t enterprise = 0;
   bool scope = false;
+  friend bool operator==(const FieldSpec&, const FieldSpec&) = default;
 };
 
 struct FieldStep {

@@ -180,6 +180,36 @@ TEST(Ipfix, TemplatesExpireAfterTheirLifetime) {
   EXPECT_EQ(out.size(), 2u);
 }
 
+// Exporters resend their templates unchanged every few datagrams: each resend is counted and
+// restarts the lifetime, and a changed one still replaces it.
+TEST(Ipfix, AnUnchangedTemplateResentRestartsItsLifetime) {
+  FlowLimits limits;
+  limits.template_lifetime_ns = 5 * kSec;
+  FlowDecoder d(limits);
+  std::vector<FlowRecord> out;
+  Bytes recs;
+  basic(recs, "10.0.0.1", "10.0.0.2", 1, 100);
+  send(d, ipfix(0).templ(256, kBasic), out, 0);
+  send(d, ipfix(0).templ(256, kBasic), out, 4 * kSec);
+  send(d, ipfix(0).data(256, recs), out, 8 * kSec);  // 8 s after the first, 4 after the resend
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].summary.dst, addr("10.0.0.2"));
+  EXPECT_EQ(d.stats().templates, 2u);
+
+  Bytes swapped;  // the same id, the addresses in the other order
+  swapped.ip("10.0.0.3").ip("10.0.0.4").u64(2).u64(200);
+  send(d,
+       ipfix(1)
+           .templ(256, {{ie::kDstV4, 4}, {ie::kSrcV4, 4}, {ie::kPackets, 8}, {ie::kOctets, 8}})
+           .data(256, swapped),
+       out, 9 * kSec);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].summary.dst, addr("10.0.0.3"));
+  EXPECT_EQ(out[1].summary.src, addr("10.0.0.4"));
+  EXPECT_EQ(out[1].exported_bytes, 200u);
+  EXPECT_EQ(d.stats().templates, 3u);
+}
+
 TEST(Ipfix, TimeEncodings) {
   FlowDecoder d;
   std::vector<FlowRecord> out;
