@@ -1,19 +1,18 @@
-// The webhook: the event's JSON POSTed with libcurl. One easy handle per webhook, used only by
-// its worker thread, so the connection is kept alive between events. No retries: a failed
+// The webhook: the event's JSON POSTed with libcurl (loaded when the first webhook is made: see
+// curl_library.h). One easy handle per webhook, used only by its worker thread, so the
+// connection is kept alive between events. No retries: a failed
 // POST is counted and logged, and the next event tries again. Redirects are not followed.
 //
 // Log lines name the URL without its user:password and query string, which is where secrets
 // usually sit; put tokens in a header.
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <utility>
 
 #include "daemon/actions.h"
+#include "daemon/curl_library.h"
 
 namespace bw {
 
@@ -21,11 +20,6 @@ namespace {
 
 constexpr const char* kUserAgent = "breakwater/0.1.0";
 constexpr std::size_t kBodyKept = 200;  // of a non-2xx answer, for the error message
-
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::string formatSeconds(double s) {
   char buf[32];
@@ -73,26 +67,26 @@ Status checkHeader(const std::string& header) {
   return {};
 }
 
-std::string urlPart(CURLU* u, CURLUPart part) {
+std::string urlPart(const CurlLibrary& c, CURLU* u, CURLUPart part) {
   char* text = nullptr;
-  if (curl_url_get(u, part, &text, 0) != CURLUE_OK || text == nullptr) return {};
+  if (c.url_get(u, part, &text, 0) != CURLUE_OK || text == nullptr) return {};
   std::string out(text);
-  curl_free(text);
+  c.free(text);
   return out;
 }
 
 // Parses and checks the URL; on success *display is the URL as logs show it.
-Status checkUrl(const std::string& url, std::string* display) {
-  CURLU* u = curl_url();
+Status checkUrl(const CurlLibrary& c, const std::string& url, std::string* display) {
+  CURLU* u = c.url();
   if (u == nullptr) return Error{"out of memory"};
-  const CURLUcode rc = curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
-  std::string scheme = rc == CURLUE_OK ? urlPart(u, CURLUPART_SCHEME) : "";
-  std::string host = rc == CURLUE_OK ? urlPart(u, CURLUPART_HOST) : "";
-  std::string port = rc == CURLUE_OK ? urlPart(u, CURLUPART_PORT) : "";
-  std::string path = rc == CURLUE_OK ? urlPart(u, CURLUPART_PATH) : "";
-  curl_url_cleanup(u);
+  const CURLUcode rc = c.url_set(u, CURLUPART_URL, url.c_str(), 0);
+  std::string scheme = rc == CURLUE_OK ? urlPart(c, u, CURLUPART_SCHEME) : "";
+  std::string host = rc == CURLUE_OK ? urlPart(c, u, CURLUPART_HOST) : "";
+  std::string port = rc == CURLUE_OK ? urlPart(c, u, CURLUPART_PORT) : "";
+  std::string path = rc == CURLUE_OK ? urlPart(c, u, CURLUPART_PATH) : "";
+  c.url_cleanup(u);
   if (rc != CURLUE_OK) {
-    return Error{"webhook URL '" + url + "' is not a valid URL (" + curl_url_strerror(rc) + ")"};
+    return Error{"webhook URL '" + url + "' is not a valid URL (" + c.url_strerror(rc) + ")"};
   }
   if ((scheme != "http" && scheme != "https") || url.find("://") == std::string::npos) {
     return Error{"webhook URL '" + url + "' must start with http:// or https://"};
@@ -125,27 +119,32 @@ std::size_t keepBodyHead(char* data, std::size_t size, std::size_t n, void* user
 
 class Webhook final : public EventAction {
  public:
-  Webhook(WebhookOptions options, std::string display, CURL* curl, curl_slist* headers)
-      : options_(std::move(options)), display_(std::move(display)), curl_(curl), headers_(headers) {
+  Webhook(const CurlLibrary& lib, WebhookOptions options, std::string display, CURL* curl,
+          curl_slist* headers)
+      : lib_(lib),
+        options_(std::move(options)),
+        display_(std::move(display)),
+        curl_(curl),
+        headers_(headers) {
     const long timeout_ms = std::max(1L, std::lround(options_.timeout_s * 1000));
-    curl_easy_setopt(curl_, CURLOPT_URL, options_.url.c_str());
-    curl_easy_setopt(curl_, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(curl_, CURLOPT_USERAGENT, kUserAgent);
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L);
+    lib_.easy_setopt(curl_, CURLOPT_URL, options_.url.c_str());
+    lib_.easy_setopt(curl_, CURLOPT_POST, 1L);
+    lib_.easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
+    lib_.easy_setopt(curl_, CURLOPT_USERAGENT, kUserAgent);
+    lib_.easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    lib_.easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms);
+    lib_.easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    lib_.easy_setopt(curl_, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
+    lib_.easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &keepBodyHead);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &body_);
-    curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_);
+    lib_.easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &keepBodyHead);
+    lib_.easy_setopt(curl_, CURLOPT_WRITEDATA, &body_);
+    lib_.easy_setopt(curl_, CURLOPT_ERRORBUFFER, error_);
   }
   ~Webhook() override {
-    curl_easy_cleanup(curl_);
-    curl_slist_free_all(headers_);
+    lib_.easy_cleanup(curl_);
+    lib_.slist_free_all(headers_);
   }
 
   std::string name() const override { return "webhook"; }
@@ -159,15 +158,15 @@ class Webhook final : public EventAction {
   Status handle(const AttackEvent& event) override {
     const std::string json =
         eventToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, json.data());
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json.size()));
+    lib_.easy_setopt(curl_, CURLOPT_POSTFIELDS, json.data());
+    lib_.easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json.size()));
     body_.clear();
     error_[0] = '\0';
-    const CURLcode rc = curl_easy_perform(curl_);
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, nullptr);  // `json` dies here
+    const CURLcode rc = lib_.easy_perform(curl_);
+    lib_.easy_setopt(curl_, CURLOPT_POSTFIELDS, nullptr);  // `json` dies here
     if (rc != CURLE_OK) return Error{"POST " + display_ + " failed: " + describe(rc)};
     long code = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &code);
+    lib_.easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &code);
     if (code < 200 || code > 299) {
       std::string detail = oneLine(body_);
       return Error{"POST " + display_ + " answered HTTP " + std::to_string(code) +
@@ -187,12 +186,13 @@ class Webhook final : public EventAction {
     const bool socket_error =
         rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR;
     long os_errno = 0;
-    curl_easy_getinfo(curl_, CURLINFO_OS_ERRNO, &os_errno);
+    lib_.easy_getinfo(curl_, CURLINFO_OS_ERRNO, &os_errno);
     if (socket_error && os_errno != 0) return std::strerror(static_cast<int>(os_errno));
     if (error_[0] != '\0') return error_;
-    return curl_easy_strerror(rc);
+    return lib_.easy_strerror(rc);
   }
 
+  const CurlLibrary& lib_;
   WebhookOptions options_;
   std::string display_;
   CURL* curl_;
@@ -204,8 +204,11 @@ class Webhook final : public EventAction {
 }  // namespace
 
 Result<std::unique_ptr<EventAction>> makeWebhook(const WebhookOptions& options) {
+  std::string load_error;
+  const CurlLibrary* lib = curlLibrary(&load_error);
+  if (lib == nullptr) return Error{load_error};
   std::string display;
-  if (Status s = checkUrl(options.url, &display); !s.ok()) return Error{s.message()};
+  if (Status s = checkUrl(*lib, options.url, &display); !s.ok()) return Error{s.message()};
   if (!std::isfinite(options.timeout_s) || options.timeout_s <= 0) {
     return Error{"the webhook timeout must be a positive number of seconds, got " +
                  formatSeconds(options.timeout_s)};
@@ -213,10 +216,9 @@ Result<std::unique_ptr<EventAction>> makeWebhook(const WebhookOptions& options) 
   for (const std::string& h : options.headers) {
     if (Status s = checkHeader(h); !s.ok()) return Error{s.message()};
   }
-  initCurlOnce();
   curl_slist* headers = nullptr;
   auto append = [&](const std::string& h) {
-    curl_slist* next = curl_slist_append(headers, h.c_str());
+    curl_slist* next = lib->slist_append(headers, h.c_str());
     if (next != nullptr) headers = next;
     return next != nullptr;
   };
@@ -228,13 +230,13 @@ Result<std::unique_ptr<EventAction>> makeWebhook(const WebhookOptions& options) 
   }
   bool ok = (own_type || append("Content-Type: application/json")) && append("Expect:");
   for (const std::string& h : options.headers) ok = ok && append(h);
-  CURL* curl = ok ? curl_easy_init() : nullptr;
+  CURL* curl = ok ? lib->easy_init() : nullptr;
   if (curl == nullptr) {
-    curl_slist_free_all(headers);
+    lib->slist_free_all(headers);
     return Error{"cannot set up the webhook client (libcurl)"};
   }
   return std::unique_ptr<EventAction>(
-      std::make_unique<Webhook>(options, std::move(display), curl, headers));
+      std::make_unique<Webhook>(*lib, options, std::move(display), curl, headers));
 }
 
 }  // namespace bw

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "daemon/actions.h"
+#include "daemon/curl_library.h"
 #include "report/json_report.h"
 
 namespace bw {
@@ -301,6 +302,38 @@ TEST(Webhook, RefusesBadUrlsAndHeaders) {
   o.headers = {};
   o.timeout_s = -1;
   EXPECT_FALSE(makeWebhook(o).ok());
+}
+
+// libcurl is loaded when the first webhook is made; what goes wrong then is one sentence.
+TEST(CurlLibrary, AMissingLibraryIsNamedWithThePackageToInstall) {
+  CurlLibrary c{};
+  std::string error;
+  EXPECT_FALSE(loadCurlLibrary("libbreakwater-test-missing.so.0", c, &error));
+  EXPECT_EQ(error.rfind("webhooks need libcurl, which cannot be loaded (", 0), 0u) << error;
+  EXPECT_NE(error.find("libbreakwater-test-missing.so.0"), std::string::npos) << error;
+  EXPECT_NE(error.find("apt-get install libcurl4"), std::string::npos) << error;
+}
+
+TEST(CurlLibrary, ALibraryWithoutTheFunctionsIsRefused) {
+  CurlLibrary c{};
+  std::string error;
+  EXPECT_FALSE(loadCurlLibrary("libz.so.1", c, &error));
+  EXPECT_EQ(error, "libz.so.1 has no curl_global_init (libcurl 7.80 or newer is needed)");
+}
+
+TEST(CurlLibrary, IsLoadedOnceWithEveryFunction) {
+  std::string error;
+  const CurlLibrary* a = curlLibrary(&error);
+  ASSERT_NE(a, nullptr) << error;
+  EXPECT_EQ(curlLibrary(nullptr), a);
+  CURLU* u = a->url();
+  ASSERT_NE(u, nullptr);
+  ASSERT_EQ(a->url_set(u, CURLUPART_URL, "https://hooks.example.net:8443/x?t=1", 0), CURLUE_OK);
+  char* host = nullptr;
+  ASSERT_EQ(a->url_get(u, CURLUPART_HOST, &host, 0), CURLUE_OK);
+  EXPECT_STREQ(host, "hooks.example.net");
+  a->free(host);
+  a->url_cleanup(u);
 }
 
 }  // namespace
