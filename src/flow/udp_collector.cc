@@ -313,6 +313,16 @@ std::size_t UdpCollector::poll(std::int64_t timeout_ns, const Sink& sink) {
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
     if (fds[i].revents != 0) drain(i, sink, &delivered);
   }
+  if (delivered > 0 && delivered < options_.gather_below && options_.gather_ns > 0 &&
+      fds.back().revents == 0) {
+    const timespec gather{static_cast<time_t>(options_.gather_ns / 1'000'000'000),
+                          static_cast<long>(options_.gather_ns % 1'000'000'000)};
+    pollfd wake{wake_fd_, POLLIN, 0};
+    if (::ppoll(&wake, 1, &gather, nullptr) > 0) {
+      std::uint64_t count;
+      (void)!::read(wake_fd_, &count, sizeof count);
+    }
+  }
   return delivered;
 }
 

@@ -47,6 +47,13 @@ struct CollectorOptions {
   int receive_buffer_bytes = 32 << 20;
   std::size_t batch = 64;                  // datagrams per recvmmsg call, 1..1024
   std::size_t max_datagram_bytes = 65535;  // per datagram buffer, 512..65535
+  // After a poll() that read fewer than `gather_below` datagrams, it waits `gather_ns` more
+  // (returning at once on wake()) so that the next read finds a batch: a wake-up and two
+  // system calls for every datagram or two cost more than decoding them. At 200,000 datagrams
+  // a second that took `analyze --listen` from 0.138 to 0.100 CPU seconds per million records.
+  // At 300,000 a second, 500 us is 150 datagrams for the socket buffer to hold. 0: no wait.
+  std::size_t gather_below = 32;
+  std::int64_t gather_ns = 500'000;
 };
 
 struct ReceivedDatagram {
@@ -83,7 +90,8 @@ class UdpCollector {
   ~UdpCollector();
 
   // Waits up to timeout_ns (0: just look) for datagrams on any listener, then reads what is
-  // ready and hands each batch to `sink`. Returns the datagrams delivered. Returns early when
+  // ready and hands each batch to `sink`, then waits options.gather_ns if that was only a few
+  // (see CollectorOptions). Returns the datagrams delivered. Returns early when
   // wake() is called; a wake() made before the call is not lost. The wait never exceeds
   // timeout_ns (plus scheduling latency); reading is bounded too: at most a few batches per
   // listener per call, so a flooded listener cannot starve the others or a shutdown.

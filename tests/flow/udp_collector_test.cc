@@ -568,6 +568,52 @@ TEST(UdpCollector, WakeInterruptsABlockedPoll) {
   EXPECT_GE(elapsedMs(t0), 49);
 }
 
+// After reading only a few datagrams poll() waits gather_ns for more to gather, unless woken;
+// a full batch, or gather_ns 0, returns at once.
+TEST(UdpCollector, AFewDatagramsAreFollowedByAGatheringWaitThatWakeEnds) {
+  CollectorOptions options;
+  options.batch = 8;
+  options.gather_below = 4;
+  options.gather_ns = 300 * kMs;
+  auto c = mustOpen({"127.0.0.1:0"}, options);
+  ASSERT_NE(c, nullptr);
+  const std::uint16_t port = portOf(c->endpoints()[0]);
+  Sender sender(false);
+  std::size_t got = 0;
+  const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> b) { got += b.size(); };
+
+  ASSERT_TRUE(sender.send(port, payload(1, 0, 100)));
+  auto t0 = Clock::now();
+  EXPECT_EQ(c->poll(1000 * kMs, sink), 1u);
+  EXPECT_GE(elapsedMs(t0), 290);  // one datagram: it waited for more
+  EXPECT_LT(elapsedMs(t0), 2000);
+
+  for (std::uint32_t seq = 1; seq <= 8; ++seq) ASSERT_TRUE(sender.send(port, payload(1, seq, 100)));
+  t0 = Clock::now();
+  EXPECT_EQ(c->poll(1000 * kMs, sink), 8u);
+  EXPECT_LT(elapsedMs(t0), 250);  // a batch's worth: no wait
+
+  ASSERT_TRUE(sender.send(port, payload(1, 9, 100)));
+  std::thread waker([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    c->wake();
+  });
+  t0 = Clock::now();
+  EXPECT_EQ(c->poll(1000 * kMs, sink), 1u);
+  const std::int64_t woken_after = elapsedMs(t0);
+  waker.join();
+  EXPECT_LT(woken_after, 250);  // wake() ended the wait
+  EXPECT_EQ(got, 10u);
+
+  options.gather_ns = 0;
+  auto eager = mustOpen({"127.0.0.1:0"}, options);
+  ASSERT_NE(eager, nullptr);
+  ASSERT_TRUE(sender.send(portOf(eager->endpoints()[0]), payload(1, 10, 100)));
+  t0 = Clock::now();
+  EXPECT_EQ(eager->poll(1000 * kMs, sink), 1u);
+  EXPECT_LT(elapsedMs(t0), 250);
+}
+
 TEST(UdpCollector, ClosingFreesThePorts) {
   const std::size_t fds = openDescriptors();
   auto c = mustOpen({"127.0.0.1:0", "[::1]:0"});
