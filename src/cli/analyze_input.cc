@@ -4,8 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/bytes.h"
@@ -273,6 +279,103 @@ CaptureSummary feedTelemetry(CaptureFile& capture, Engine& engine, const InputOp
   return summary;
 }
 
+namespace {
+
+// Datagrams copied out of the collector's buffers by the receiving thread, waiting for the
+// decoding one. Bounded in bytes: when decoding falls behind for longer than the queue holds,
+// the receiving thread waits and the kernel's socket buffer takes the rest (its drops are
+// counted as socket_drops).
+class DatagramQueue {
+ public:
+  struct Datagram {
+    IpAddress from;
+    std::int64_t received_ns = 0;
+    std::size_t offset = 0;  // into Batch::bytes
+    std::size_t size = 0;
+  };
+  struct Batch {
+    std::vector<std::uint8_t> bytes;
+    std::vector<Datagram> datagrams;
+    ByteSpan data(const Datagram& d) const { return {bytes.data() + d.offset, d.size}; }
+  };
+
+  explicit DatagramQueue(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // Copies `received` into a batch and queues it; waits while the queue is full, unless
+  // closed (then the datagrams are dropped: nobody will read them).
+  void push(std::span<const ReceivedDatagram> received) {
+    std::unique_ptr<Batch> b = takeFree();
+    b->bytes.clear();
+    b->datagrams.clear();
+    for (const ReceivedDatagram& r : received) {
+      b->datagrams.push_back(Datagram{r.from, r.received_ns, b->bytes.size(), r.data.size()});
+      b->bytes.insert(b->bytes.end(), r.data.begin(), r.data.end());
+    }
+    const std::size_t size = b->bytes.size();
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(
+        lock, [&] { return closed_ || queued_bytes_ == 0 || queued_bytes_ + size <= max_bytes_; });
+    if (closed_) return;
+    queued_bytes_ += size;
+    queue_.push_back(std::move(b));
+  }
+
+  // Moves every queued batch to `out` (empty when none). The decoding thread comes to look
+  // rather than being woken for each batch: at 200,000 datagrams a second, a wake-up per
+  // batch of a few datagrams cost more CPU than decoding them.
+  void takeAll(std::deque<std::unique_ptr<Batch>>& out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    out.swap(queue_);
+    queued_bytes_ = 0;
+    space_.notify_one();
+  }
+
+  // Keeps a read batch's memory for the next ones (a few, none very large).
+  void recycle(std::unique_ptr<Batch> b) {
+    if (b->bytes.capacity() > kKeptBatchBytes) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kKeptBatches) free_.push_back(std::move(b));
+  }
+
+  // Wakes a waiting push() for good: nothing more is queued.
+  void close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    space_.notify_all();
+  }
+
+ private:
+  static constexpr std::size_t kKeptBatches = 32;
+  static constexpr std::size_t kKeptBatchBytes = std::size_t{1} << 20;
+
+  std::unique_ptr<Batch> takeFree() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return std::make_unique<Batch>();
+    std::unique_ptr<Batch> b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+
+  const std::size_t max_bytes_;
+  std::mutex mu_;
+  std::condition_variable space_;
+  std::deque<std::unique_ptr<Batch>> queue_;
+  std::vector<std::unique_ptr<Batch>> free_;
+  std::size_t queued_bytes_ = 0;
+  bool closed_ = false;
+};
+
+// Copied datagrams waiting to be decoded, at most: about a quarter of a second at 200,000
+// datagrams a second of 1,400 bytes, on top of what the socket buffers hold.
+constexpr std::size_t kMaxQueuedBytes = std::size_t{64} << 20;
+// How long the decoding thread sleeps when it finds nothing queued.
+constexpr std::chrono::milliseconds kDecodeIdle{1};
+
+}  // namespace
+
+// Two threads: this one decodes and runs the engine; a second one only receives, so that a
+// burst of engine work (a second's worth of held records released at once) does not leave the
+// sockets unread meanwhile.
 CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const InputOptions& options,
                              std::int64_t duration_ns, const volatile std::sig_atomic_t* stop,
                              TelemetrySummary& telemetry) {
@@ -284,24 +387,43 @@ CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const Inpu
                                                                 start)
         .count();
   };
-  const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> batch) {
-    for (const ReceivedDatagram& d : batch) {
+  DatagramQueue queue(kMaxQueuedBytes);
+  std::atomic<bool> receiving{true};
+  std::thread receiver([&] {
+    const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> batch) {
+      queue.push(batch);
+    };
+    while (receiving.load(std::memory_order_relaxed)) collector.poll(100'000'000, sink);
+  });
+  auto decode = [&](const DatagramQueue::Batch& b) {
+    for (const DatagramQueue::Datagram& d : b.datagrams) {
       if (summary.packets == 0) summary.first_ns = d.received_ns;
       summary.last_ns = d.received_ns;
       ++summary.packets;
-      summary.bytes += d.data.size();
-      pipeline.datagram(d.from, d.data, d.received_ns);
+      summary.bytes += d.size;
+      pipeline.datagram(d.from, b.data(d), d.received_ns);
     }
   };
-  while (!(stop && *stop)) {
-    std::int64_t wait = 200'000'000;
-    if (duration_ns > 0) {
-      std::int64_t left = duration_ns - elapsed_ns();
-      if (left <= 0) break;
-      wait = std::min(wait, left);
+  std::deque<std::unique_ptr<DatagramQueue::Batch>> batches;
+  auto decodeQueued = [&] {
+    queue.takeAll(batches);
+    for (std::unique_ptr<DatagramQueue::Batch>& b : batches) {
+      decode(*b);
+      queue.recycle(std::move(b));
     }
-    collector.poll(wait, sink);
+    const bool any = !batches.empty();
+    batches.clear();
+    return any;
+  };
+  while (!(stop && *stop)) {
+    if (duration_ns > 0 && elapsed_ns() >= duration_ns) break;
+    if (!decodeQueued()) std::this_thread::sleep_for(kDecodeIdle);
   }
+  receiving.store(false, std::memory_order_relaxed);
+  collector.wake();
+  queue.close();
+  receiver.join();
+  decodeQueued();  // what was received before the end is still reported
   pipeline.finish(telemetry, summary.sampled);
   std::uint64_t drops = 0, truncated = 0;
   for (const ListenerStats& l : collector.stats()) {
