@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -389,12 +390,31 @@ CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const Inpu
   };
   DatagramQueue queue(kMaxQueuedBytes);
   std::atomic<bool> receiving{true};
+  std::atomic<bool> receive_failed{false};
+  std::exception_ptr receive_error;  // written by the receiving thread before it ends
   std::thread receiver([&] {
-    const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> batch) {
-      queue.push(batch);
-    };
-    while (receiving.load(std::memory_order_relaxed)) collector.poll(100'000'000, sink);
+    try {
+      const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> batch) {
+        queue.push(batch);
+      };
+      while (receiving.load(std::memory_order_relaxed)) collector.poll(100'000'000, sink);
+    } catch (...) {
+      receive_error = std::current_exception();
+      receive_failed.store(true);
+    }
   });
+  // Stops and joins the receiving thread however this function is left.
+  auto stopReceiving = [&] {
+    if (!receiver.joinable()) return;
+    receiving.store(false, std::memory_order_relaxed);
+    collector.wake();
+    queue.close();
+    receiver.join();
+  };
+  struct Joiner {
+    decltype(stopReceiving)& stop;
+    ~Joiner() { stop(); }
+  } joiner{stopReceiving};
   auto decode = [&](const DatagramQueue::Batch& b) {
     for (const DatagramQueue::Datagram& d : b.datagrams) {
       if (summary.packets == 0) summary.first_ns = d.received_ns;
@@ -415,14 +435,12 @@ CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const Inpu
     batches.clear();
     return any;
   };
-  while (!(stop && *stop)) {
+  while (!(stop && *stop) && !receive_failed.load()) {
     if (duration_ns > 0 && elapsed_ns() >= duration_ns) break;
     if (!decodeQueued()) std::this_thread::sleep_for(kDecodeIdle);
   }
-  receiving.store(false, std::memory_order_relaxed);
-  collector.wake();
-  queue.close();
-  receiver.join();
+  stopReceiving();
+  if (receive_error) std::rethrow_exception(receive_error);
   decodeQueued();  // what was received before the end is still reported
   pipeline.finish(telemetry, summary.sampled);
   std::uint64_t drops = 0, truncated = 0;

@@ -294,6 +294,41 @@ TEST_P(SoftflowdLive, MemcachedFloodIsNamedSizedAndAttributed) {
 INSTANTIATE_TEST_SUITE_P(Versions, SoftflowdLive, ::testing::Values(5, 9, 10),
                          [](const auto& info) { return "v" + std::to_string(info.param); });
 
+// Without --duration, collection runs until Ctrl-C: the interrupt ends it within a second or
+// so (one thread receives, another decodes; both must stop), and every datagram that arrived
+// before it is in the report.
+TEST(AnalyzeListen, InterruptEndsCollectionAndReportsWhatArrived) {
+  if (!haveTool("python3")) GTEST_SKIP() << "python3 not installed";
+  TempDir dir;
+  const std::uint16_t port = freeUdpPort();
+  // 40 NetFlow v5 datagrams of 3 records each: 198.51.100.1-3 -> 198.18.0.10, from 11211.
+  const std::string sender =
+      "import socket,struct,time\n"
+      "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+      "now=int(time.time())\n"
+      "for seq in range(40):\n"
+      "  d=struct.pack('!HHIIIIBBH',5,3,100000,now,0,seq*3,0,0,0)\n"
+      "  for r in range(3):\n"
+      "    d+=struct.pack('!4s4s4sHHIIIIHHBBBBHHBBH',socket.inet_aton('198.51.100.%d'%(r+1)),"
+      "socket.inet_aton('198.18.0.10'),bytes(4),0,0,10,14000,99000,100000,11211,40000,0,0,17,0,"
+      "0,0,0,0,0)\n"
+      "  s.sendto(d,('127.0.0.1'," +
+      std::to_string(port) + "))\n";
+  const std::string script =
+      std::string(BW_BINARY) + " analyze --format json --listen 127.0.0.1:" + std::to_string(port) +
+      " > " + dir.file("report.json") + " 2> " + dir.file("analyze.err") +
+      " & A=$!; sleep 1; python3 -c \"$SENDER\"; sleep 0.5; S=$(date +%s%N); kill -INT $A; "
+      "wait $A; R=$?; E=$(date +%s%N); echo $(( (E - S) / 1000000 )); exit $R";
+  RunResult r = runCommand({"env", "SENDER=" + sender, "sh", "-c", script});
+  ASSERT_EQ(r.status, 0) << readFile(dir.file("analyze.err"));
+  EXPECT_LT(std::stol(r.out), 3000) << "milliseconds from SIGINT to exit";
+  const json report = json::parse(readFile(dir.file("report.json")));
+  EXPECT_EQ(report["telemetry"]["datagrams"]["netflow5"], 40);
+  EXPECT_EQ(report["telemetry"]["records"], 120);
+  EXPECT_EQ(report["capture"]["packets"], 40);
+  EXPECT_EQ(report["telemetry"]["lost"], 0);
+}
+
 // The flood replayed at its own pace (tcpreplay) into a veth pair inside a namespace made
 // for the test; pmacctd samples 1 in 10 packets on the far end into sFlow v5 raw headers,
 // sent to `analyze --listen` in the same namespace. sFlow carries no flow times, so the
