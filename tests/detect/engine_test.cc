@@ -41,10 +41,9 @@ PacketSummary udp(std::int64_t ts, IpAddress src, IpAddress dst, std::uint16_t s
 }
 
 std::vector<std::uint8_t> memcachedStats() {
-  std::vector<std::uint8_t> v = {0, 1, 0, 0, 0, 2, 0, 0};
-  const char* text = "STAT pid 1234\r\nSTAT uptime 4242\r\nSTAT version 1.4.25\r\n";
-  v.insert(v.end(), text, text + std::strlen(text));
-  return v;
+  std::string frame("\0\1\0\0\0\2\0\0", 8);  // the 8-byte memcached UDP frame header
+  frame += "STAT pid 1234\r\nSTAT uptime 4242\r\nSTAT version 1.4.25\r\n";
+  return {frame.begin(), frame.end()};
 }
 
 // `pps` packets per second for `seconds` from `reflectors` round-robin sources, evenly spaced.
