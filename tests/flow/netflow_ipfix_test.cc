@@ -164,13 +164,24 @@ TEST(Ipfix, WithdrawalForgetsTemplates) {
   EXPECT_EQ(issue(d, FlowIssue::BadTemplate), 0u);
 }
 
-TEST(Ipfix, TemplatesExpireAfterTheirLifetime) {
-  FlowLimits limits;
-  limits.template_lifetime_ns = 5 * kSec;
-  FlowDecoder d(limits);
+// A decoder whose IPFIX templates live 5 s, and one record for template kBasic.
+struct FiveSecondTemplates {
+  static FlowLimits limits() {
+    FlowLimits l;
+    l.template_lifetime_ns = 5 * kSec;
+    return l;
+  }
+  FlowDecoder d{limits()};
   std::vector<FlowRecord> out;
   Bytes recs;
-  basic(recs, "10.0.0.1", "10.0.0.2", 1, 100);
+  FiveSecondTemplates() { basic(recs, "10.0.0.1", "10.0.0.2", 1, 100); }
+};
+
+TEST(Ipfix, TemplatesExpireAfterTheirLifetime) {
+  FiveSecondTemplates t;
+  FlowDecoder& d = t.d;
+  std::vector<FlowRecord>& out = t.out;
+  const Bytes& recs = t.recs;
   send(d, ipfix(0).templ(256, kBasic), out, 0);
   send(d, ipfix(0).data(256, recs), out, 4 * kSec);
   EXPECT_EQ(out.size(), 1u);
@@ -183,15 +194,12 @@ TEST(Ipfix, TemplatesExpireAfterTheirLifetime) {
 // Exporters resend their templates unchanged every few datagrams: each resend is counted and
 // restarts the lifetime, and a changed one still replaces it.
 TEST(Ipfix, AnUnchangedTemplateResentRestartsItsLifetime) {
-  FlowLimits limits;
-  limits.template_lifetime_ns = 5 * kSec;
-  FlowDecoder d(limits);
-  std::vector<FlowRecord> out;
-  Bytes recs;
-  basic(recs, "10.0.0.1", "10.0.0.2", 1, 100);
+  FiveSecondTemplates t;
+  FlowDecoder& d = t.d;
+  std::vector<FlowRecord>& out = t.out;
   send(d, ipfix(0).templ(256, kBasic), out, 0);
   send(d, ipfix(0).templ(256, kBasic), out, 4 * kSec);
-  send(d, ipfix(0).data(256, recs), out, 8 * kSec);  // 8 s after the first, 4 after the resend
+  send(d, ipfix(0).data(256, t.recs), out, 8 * kSec);  // 8 s after the first, 4 after the resend
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].summary.dst, addr("10.0.0.2"));
   EXPECT_EQ(d.stats().templates, 2u);
