@@ -319,6 +319,7 @@ class DatagramQueue {
     if (closed_) return;
     queued_bytes_ += size;
     queue_.push_back(std::move(b));
+    if (idle_) ready_.notify_one();
   }
 
   // Moves every queued batch to `out` (empty when none). The decoding thread comes to look
@@ -329,6 +330,15 @@ class DatagramQueue {
     out.swap(queue_);
     queued_bytes_ = 0;
     space_.notify_one();
+  }
+
+  // Waits up to `max` for a batch: for a decoding thread that found nothing for a while, so
+  // that a quiet collector does not wake every millisecond. push() wakes it only then.
+  void waitIdle(std::chrono::nanoseconds max) {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_ = true;
+    ready_.wait_for(lock, max, [&] { return !queue_.empty() || closed_; });
+    idle_ = false;
   }
 
   // Keeps a read batch's memory for the next ones (a few, none very large).
@@ -359,18 +369,23 @@ class DatagramQueue {
 
   const std::size_t max_bytes_;
   std::mutex mu_;
-  std::condition_variable space_;
+  std::condition_variable space_, ready_;
   std::deque<std::unique_ptr<Batch>> queue_;
   std::vector<std::unique_ptr<Batch>> free_;
   std::size_t queued_bytes_ = 0;
   bool closed_ = false;
+  bool idle_ = false;  // the decoding thread is in waitIdle()
 };
 
 // Copied datagrams waiting to be decoded, at most: about a quarter of a second at 200,000
 // datagrams a second of 1,400 bytes, on top of what the socket buffers hold.
 constexpr std::size_t kMaxQueuedBytes = std::size_t{64} << 20;
-// How long the decoding thread sleeps when it finds nothing queued.
+// How long the decoding thread sleeps when it finds nothing queued; after kQuietLooks such
+// sleeps in a row it waits to be woken instead (up to kQuietWait, which bounds how late it
+// notices an interrupt).
 constexpr std::chrono::milliseconds kDecodeIdle{1};
+constexpr int kQuietLooks = 100;
+constexpr std::chrono::milliseconds kQuietWait{200};
 
 }  // namespace
 
@@ -435,9 +450,20 @@ CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const Inpu
     batches.clear();
     return any;
   };
+  int empty_looks = 0;
   while (!(stop && *stop) && !receive_failed.load()) {
-    if (duration_ns > 0 && elapsed_ns() >= duration_ns) break;
-    if (!decodeQueued()) std::this_thread::sleep_for(kDecodeIdle);
+    std::chrono::nanoseconds left = kQuietWait;
+    if (duration_ns > 0) {
+      left = std::min(left, std::chrono::nanoseconds(duration_ns - elapsed_ns()));
+      if (left.count() <= 0) break;
+    }
+    if (decodeQueued()) {
+      empty_looks = 0;
+    } else if (++empty_looks < kQuietLooks) {
+      std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(kDecodeIdle, left));
+    } else {
+      queue.waitIdle(left);
+    }
   }
   stopReceiving();
   if (receive_error) std::rethrow_exception(receive_error);
