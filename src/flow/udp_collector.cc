@@ -48,6 +48,17 @@ std::optional<std::uint16_t> parsePort(std::string_view text) {
   return static_cast<std::uint16_t>(value);
 }
 
+// REQUIRES: ns >= 0.
+timespec toTimespec(std::int64_t ns) noexcept {
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+// Empties the wake eventfd (EAGAIN when already empty is harmless).
+void resetWake(int fd) noexcept {
+  std::uint64_t count;
+  (void)!::read(fd, &count, sizeof count);
+}
+
 std::int64_t realtimeNs() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -300,28 +311,19 @@ Result<std::unique_ptr<UdpCollector>> UdpCollector::open(const std::vector<std::
 std::size_t UdpCollector::poll(std::int64_t timeout_ns, const Sink& sink) {
   std::vector<pollfd>& fds = buffers_->pollfds;
   for (pollfd& p : fds) p.revents = 0;
-  const std::int64_t t = std::max<std::int64_t>(timeout_ns, 0);
-  const timespec timeout{static_cast<time_t>(t / 1'000'000'000),
-                         static_cast<long>(t % 1'000'000'000)};
+  const timespec timeout = toTimespec(std::max<std::int64_t>(timeout_ns, 0));
   if (::ppoll(fds.data(), fds.size(), &timeout, nullptr) <= 0) return 0;  // idle, or EINTR
 
-  if (fds.back().revents != 0) {
-    std::uint64_t count;
-    (void)!::read(wake_fd_, &count, sizeof count);  // resets the eventfd; EAGAIN is harmless
-  }
+  if (fds.back().revents != 0) resetWake(wake_fd_);
   std::size_t delivered = 0;
   for (std::size_t i = 0; i < listeners_.size(); ++i) {
     if (fds[i].revents != 0) drain(i, sink, &delivered);
   }
   if (delivered > 0 && delivered < options_.gather_below && options_.gather_ns > 0 &&
       fds.back().revents == 0) {
-    const timespec gather{static_cast<time_t>(options_.gather_ns / 1'000'000'000),
-                          static_cast<long>(options_.gather_ns % 1'000'000'000)};
+    const timespec gather = toTimespec(options_.gather_ns);
     pollfd wake{wake_fd_, POLLIN, 0};
-    if (::ppoll(&wake, 1, &gather, nullptr) > 0) {
-      std::uint64_t count;
-      (void)!::read(wake_fd_, &count, sizeof count);
-    }
+    if (::ppoll(&wake, 1, &gather, nullptr) > 0) resetWake(wake_fd_);
   }
   return delivered;
 }
