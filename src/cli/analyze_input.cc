@@ -6,17 +6,16 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/bytes.h"
 #include "decode/packet.h"
+#include "flow/datagram_queue.h"
 #include "flow/flow_decoder.h"
 #include "flow/flow_feed.h"
 
@@ -281,101 +280,6 @@ CaptureSummary feedTelemetry(CaptureFile& capture, Engine& engine, const InputOp
 }
 
 namespace {
-
-// Datagrams copied out of the collector's buffers by the receiving thread, waiting for the
-// decoding one. Bounded in bytes: when decoding falls behind for longer than the queue holds,
-// the receiving thread waits and the kernel's socket buffer takes the rest (its drops are
-// counted as socket_drops).
-class DatagramQueue {
- public:
-  struct Datagram {
-    IpAddress from;
-    std::int64_t received_ns = 0;
-    std::size_t offset = 0;  // into Batch::bytes
-    std::size_t size = 0;
-  };
-  struct Batch {
-    std::vector<std::uint8_t> bytes;
-    std::vector<Datagram> datagrams;
-    ByteSpan data(const Datagram& d) const { return {bytes.data() + d.offset, d.size}; }
-  };
-
-  explicit DatagramQueue(std::size_t max_bytes) : max_bytes_(max_bytes) {}
-
-  // Copies `received` into a batch and queues it; waits while the queue is full, unless
-  // closed (then the datagrams are dropped: nobody will read them).
-  void push(std::span<const ReceivedDatagram> received) {
-    std::unique_ptr<Batch> b = takeFree();
-    b->bytes.clear();
-    b->datagrams.clear();
-    for (const ReceivedDatagram& r : received) {
-      b->datagrams.push_back(Datagram{r.from, r.received_ns, b->bytes.size(), r.data.size()});
-      b->bytes.insert(b->bytes.end(), r.data.begin(), r.data.end());
-    }
-    const std::size_t size = b->bytes.size();
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(
-        lock, [&] { return closed_ || queued_bytes_ == 0 || queued_bytes_ + size <= max_bytes_; });
-    if (closed_) return;
-    queued_bytes_ += size;
-    queue_.push_back(std::move(b));
-    if (idle_) ready_.notify_one();
-  }
-
-  // Moves every queued batch to `out` (empty when none). The decoding thread comes to look
-  // rather than being woken for each batch: at 200,000 datagrams a second, a wake-up per
-  // batch of a few datagrams cost more CPU than decoding them.
-  void takeAll(std::deque<std::unique_ptr<Batch>>& out) {
-    std::lock_guard<std::mutex> lock(mu_);
-    out.swap(queue_);
-    queued_bytes_ = 0;
-    space_.notify_one();
-  }
-
-  // Waits up to `max` for a batch: for a decoding thread that found nothing for a while, so
-  // that a quiet collector does not wake every millisecond. push() wakes it only then.
-  void waitIdle(std::chrono::nanoseconds max) {
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_ = true;
-    ready_.wait_for(lock, max, [&] { return !queue_.empty() || closed_; });
-    idle_ = false;
-  }
-
-  // Keeps a read batch's memory for the next ones (a few, none very large).
-  void recycle(std::unique_ptr<Batch> b) {
-    if (b->bytes.capacity() > kKeptBatchBytes) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < kKeptBatches) free_.push_back(std::move(b));
-  }
-
-  // Wakes a waiting push() for good: nothing more is queued.
-  void close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    space_.notify_all();
-  }
-
- private:
-  static constexpr std::size_t kKeptBatches = 32;
-  static constexpr std::size_t kKeptBatchBytes = std::size_t{1} << 20;
-
-  std::unique_ptr<Batch> takeFree() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return std::make_unique<Batch>();
-    std::unique_ptr<Batch> b = std::move(free_.back());
-    free_.pop_back();
-    return b;
-  }
-
-  const std::size_t max_bytes_;
-  std::mutex mu_;
-  std::condition_variable space_, ready_;
-  std::deque<std::unique_ptr<Batch>> queue_;
-  std::vector<std::unique_ptr<Batch>> free_;
-  std::size_t queued_bytes_ = 0;
-  bool closed_ = false;
-  bool idle_ = false;  // the decoding thread is in waitIdle()
-};
 
 // Copied datagrams waiting to be decoded, at most: about a quarter of a second at 200,000
 // datagrams a second of 1,400 bytes, on top of what the socket buffers hold.
