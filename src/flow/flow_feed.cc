@@ -196,8 +196,7 @@ void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t
     p = &late_.emplace_back(key);
   } else {
     if (c->next == c->end) addBlock(*c);
-    p = c->next++;
-    *p = key;
+    p = ::new (static_cast<void*>(c->next++)) PacketSummary(key);
   }
   p->ts_ns = ts_ns;
   p->packets = packets;

@@ -92,15 +92,17 @@ class FlowFeed {
   // block wastes little, large enough that the sink gets long spans.
   static constexpr std::size_t kBlockChunks = 256;
   struct Block {
-    // User-provided, so that make_unique<Block>() does not zero 20 KiB before the chunks'
-    // own initializers run: place() overwrites every chunk it hands out anyway.
+    // Leaves the chunks unconstructed: place() constructs each one whole as it hands it
+    // out, so a fresh block is written once, not first cleared by 256 chunk initializers.
     Block() noexcept {}  // NOLINT(modernize-use-equals-default)
     // From 2 MiB slabs (core/slab_pool.h): a flood's held records fault in huge pages, not
     // one 4 KiB page at a time.
     static void* operator new(std::size_t bytes);
     static void operator delete(void* p) noexcept;
     static SlabPool& slabs();
-    PacketSummary chunks[kBlockChunks];
+    union {  // a variant member: not constructed by Block()
+      PacketSummary chunks[kBlockChunks];
+    };
   };
   // Blocks of handed-over cells on their way back to the feed's pool (any thread).
   struct Returns {
