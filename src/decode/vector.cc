@@ -381,4 +381,12 @@ Classification classify(const PacketSummary& p) noexcept {
   return {udpResponse(p, request), request};
 }
 
+// As classify() on a datagram without payload: TFTP from an ephemeral port needs its bytes,
+// and every other response is named by its source port.
+PortVectors classifyPorts(std::uint8_t ip_proto, std::uint8_t flags, std::uint16_t src_port,
+                          std::uint16_t dst_port) noexcept {
+  if (ip_proto != ipproto::kUdp || !(flags & pktflag::kHasPorts)) return {};
+  return {vectorForPort(src_port), vectorForPort(dst_port)};
+}
+
 }  // namespace bw

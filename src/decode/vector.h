@@ -84,4 +84,15 @@ struct alignas(8) Classification {
 // port looked up once.
 Classification classify(const PacketSummary& p) noexcept;
 
+// The vectors classify() finds for a datagram without payload (a flow record's key), from
+// the fields it then reads: classifyPorts(p.ip_proto, p.flags, p.src_port, p.dst_port)
+// equals {classify(p).response.vector, classify(p).request} for every such p. Evidence,
+// which needs a payload, is left out.
+struct PortVectors {
+  Vector response = Vector::None;
+  Vector request = Vector::None;
+};
+PortVectors classifyPorts(std::uint8_t ip_proto, std::uint8_t flags, std::uint16_t src_port,
+                          std::uint16_t dst_port) noexcept;
+
 }  // namespace bw

@@ -453,6 +453,39 @@ TEST(Classify, SameAsResponseAndRequestApart) {
   EXPECT_EQ(c.request, Vector::None);
 }
 
+// A flow record's key has no payload: classifyPorts() is classify() on such a datagram,
+// for every source port against a spread of destination ports and back, UDP or not.
+TEST(Classify, PortsAloneAsClassifyWithoutPayload) {
+  const std::uint16_t some[] = {0, 17, 19, 53, 69, 123, 161, 1024, 11211, 40000, 65535};
+  std::size_t named = 0;
+  for (const std::uint8_t proto : {ipproto::kUdp, ipproto::kTcp}) {
+    for (const std::uint8_t flags :
+         {pktflag::kHasPorts,
+          std::uint8_t{pktflag::kHasPorts | pktflag::kFirstFragment | pktflag::kFragment},
+          pktflag::kFragment}) {
+      for (std::uint32_t a = 0; a <= 0xFFFF; ++a) {
+        for (const std::uint16_t b : some) {
+          for (const bool a_is_source : {true, false}) {
+            PacketSummary p;
+            p.ip_proto = proto;
+            p.flags = flags;
+            p.src_port = a_is_source ? static_cast<std::uint16_t>(a) : b;
+            p.dst_port = a_is_source ? b : static_cast<std::uint16_t>(a);
+            p.ip_bytes = 1428;
+            p.payload_wire_len = 1400;  // on the wire; none of it here
+            const Classification c = classify(p);
+            const PortVectors v = classifyPorts(p.ip_proto, p.flags, p.src_port, p.dst_port);
+            ASSERT_EQ(v.response, c.response.vector) << p.src_port << " -> " << p.dst_port;
+            ASSERT_EQ(v.request, c.request) << p.src_port << " -> " << p.dst_port;
+            named += v.response != Vector::None;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(named, 100u);
+}
+
 TEST(VectorNames, RoundTripAndPorts) {
   std::set<std::string> names;
   for (int i = 1; i < static_cast<int>(Vector::kCount); ++i) {
