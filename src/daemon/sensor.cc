@@ -488,7 +488,7 @@ struct Sensor::Impl {
           lane.engine->process(b->items);
         }
         if (!b->crowded.empty()) {
-          b->crowded.forEachSpan([&](std::span<const PacketSummary> s) { lane.grouper.add(s); });
+          b->crowded.forEachSpan([&](std::span<const HeldChunk> s) { lane.grouper.add(s); });
           std::size_t sent = 0;
           lane.grouper.flush([&](std::span<const PacketSummary> merged) {
             account(merged);

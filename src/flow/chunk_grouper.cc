@@ -18,31 +18,29 @@ constexpr std::uint64_t kMaxChunkPackets = std::numeric_limits<std::uint32_t>::m
 
 // Whether the engine reads this chunk's destination port: not for a response from a vector's
 // port to a port of no service, where the port only tells that the datagram is no request.
-bool readsDstPort(const PacketSummary& p) noexcept {
-  const Classification c = classify(p);
-  return c.response.vector == Vector::None || c.request != Vector::None;
+bool readsDstPort(const HeldChunk& c) noexcept {
+  const PortVectors v = classifyPorts(c.ip_proto, c.flags, c.src_port, c.dst_port);
+  return v.response == Vector::None || v.request != Vector::None;
 }
 
 // Everything the engine reads of a chunk but its time and counts, given readsDstPort(),
 // which is the same for two chunks alike in everything else (it depends on the ports and
 // the protocol only, and for a response on its source port, which they share).
-bool sameKey(const PacketSummary& a, const PacketSummary& b, bool dst_port_read) noexcept {
+bool sameKey(const PacketSummary& a, const HeldChunk& b, bool dst_port_read) noexcept {
   return a.src == b.src && a.dst == b.dst && a.src_port == b.src_port &&
          (!dst_port_read || a.dst_port == b.dst_port) && a.ip_proto == b.ip_proto &&
-         a.flags == b.flags && a.tcp_flags == b.tcp_flags && a.frag_id == b.frag_id &&
-         a.payload_wire_len == b.payload_wire_len;
+         a.flags == b.flags && a.tcp_flags == b.tcp_flags;
 }
 
 // The group key, top to bottom: 20 bits of the source's hash, in the order in which the
 // engine's per-source tables (indexed by the hash's low bits, up to 2^20 slots) lay sources
 // out; then a hash of the rest of the key, so that chunks of one key end next to each other.
-std::uint64_t groupKey(const PacketSummary& p, bool dst_port_read) noexcept {
+std::uint64_t groupKey(const HeldChunk& p, bool dst_port_read) noexcept {
   const std::uint64_t dst_port = dst_port_read ? p.dst_port : 0;
   std::uint64_t rest =
       p.dst.hash() ^
       (std::uint64_t{p.src_port} << 48 | dst_port << 32 | std::uint64_t{p.ip_proto} << 24 |
-       std::uint64_t{p.flags} << 16 | std::uint64_t{p.tcp_flags} << 8) ^
-      (std::uint64_t{p.frag_id} << 16 | p.payload_wire_len) * 0x9E3779B97F4A7C15ULL;
+       std::uint64_t{p.flags} << 16 | std::uint64_t{p.tcp_flags} << 8);
   rest *= 0xD6E8FEB86659FD93ULL;
   rest ^= rest >> 32;
   return (p.src.hash() & 0xFFFFF) << 44 | rest >> 20;
@@ -51,13 +49,13 @@ std::uint64_t groupKey(const PacketSummary& p, bool dst_port_read) noexcept {
 }  // namespace
 
 void ChunkGrouper::send(const Sink& sink) {
-  if (out_.empty()) return;
-  for (PacketSummary& p : out_) p.flags |= pktflag::kUnordered;
-  sink(out_);
-  out_.clear();
+  if (out_n_ == 0) return;
+  for (std::size_t i = 0; i < out_n_; ++i) out_[i].flags |= pktflag::kUnordered;
+  sink(std::span<const PacketSummary>(out_.data(), out_n_));
+  out_n_ = 0;
 }
 
-void ChunkGrouper::add(std::span<const PacketSummary> chunks) {
+void ChunkGrouper::add(std::span<const HeldChunk> chunks) {
   constexpr std::size_t kSpanMax = std::size_t{1} << kSpanBits;
   while (!chunks.empty()) {
     const std::size_t take = std::min(chunks.size(), kSpanMax);
@@ -78,7 +76,7 @@ void ChunkGrouper::flush(const Sink& sink) {
   const std::uint64_t key_mask = ~(read_bit | index_mask);
   keys_.clear();
   for (std::size_t s = 0; s < spans_.size(); ++s) {
-    const PacketSummary* span = spans_[s];
+    const HeldChunk* span = spans_[s];
     for (std::uint32_t i = 0; i < lengths_[s]; ++i) {
       const bool read = readsDstPort(span[i]);
       keys_.push_back((groupKey(span[i], read) & key_mask) | (read ? read_bit : 0) |
@@ -87,7 +85,8 @@ void ChunkGrouper::flush(const Sink& sink) {
   }
   sortKeys(keys_, scratch_, counts_, 64);
 
-  out_.clear();
+  if (out_.empty()) out_.resize(kOutBlock);  // once: then written in place
+  out_n_ = 0;
   PacketSummary* open = nullptr;  // the last chunk gathered, which the next may join
   std::uint64_t open_key = 0;     // its sort key without the index
   // The gather reads chunks all over the bucket, and whether one joins the last is a branch
@@ -99,12 +98,10 @@ void ChunkGrouper::flush(const Sink& sink) {
   const std::size_t n = keys_.size();
   for (std::size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
-      const auto* ahead = reinterpret_cast<const char*>(&at(keys_[i + kAhead] & index_mask));
-      __builtin_prefetch(ahead);
-      __builtin_prefetch(ahead + sizeof(PacketSummary) - 1);
+      __builtin_prefetch(&at(keys_[i + kAhead] & index_mask));
     }
     const std::uint64_t k = keys_[i];
-    const PacketSummary& c = at(k & index_mask);
+    const HeldChunk& c = at(k & index_mask);
     if (open != nullptr && (k & ~index_mask) == open_key && sameKey(*open, c, k & read_bit) &&
         std::uint64_t{open->packets} + c.packets <= kMaxChunkPackets &&
         c.ip_bytes <= std::numeric_limits<std::uint64_t>::max() - open->ip_bytes) {
@@ -114,8 +111,9 @@ void ChunkGrouper::flush(const Sink& sink) {
       ++stats_.merged;
       continue;
     }
-    if (out_.size() == kOutBlock) send(sink);
-    open = &out_.emplace_back(c);
+    if (out_n_ == kOutBlock) send(sink);
+    open = &out_[out_n_++];
+    c.expand(*open);
     open_key = k & ~index_mask;
   }
   send(sink);

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "decode/packet.h"
+#include "flow/held_chunk.h"
 
 namespace bw {
 
@@ -43,9 +44,8 @@ class ChunkGrouper {
   using Sink = std::function<void(std::span<const PacketSummary>)>;
 
   // Collects chunks of the bucket, by reference: they must stay in place until flush().
-  // REQUIRES: they all lie in one engine bucket and are NetFlow/IPFIX chunks (FlowFeed's),
-  // without payload.
-  void add(std::span<const PacketSummary> chunks);
+  // REQUIRES: they all lie in one engine bucket.
+  void add(std::span<const HeldChunk> chunks);
   // Groups and sends what was collected (in spans of any length), and starts over.
   void flush(const Sink& sink);
 
@@ -55,16 +55,18 @@ class ChunkGrouper {
   // A chunk's index: its span's place in spans_ above kSpanBits, its place in the span below.
   static constexpr int kSpanBits = 16;
   void send(const Sink& sink);  // out_, marked pktflag::kUnordered
-  const PacketSummary& at(std::uint64_t index) const noexcept {
+  const HeldChunk& at(std::uint64_t index) const noexcept {
     return spans_[index >> kSpanBits][index & ((std::uint64_t{1} << kSpanBits) - 1)];
   }
 
-  std::vector<const PacketSummary*> spans_;  // the bucket: spans of up to 2^kSpanBits chunks
+  std::vector<const HeldChunk*> spans_;  // the bucket: spans of up to 2^kSpanBits chunks
   std::vector<std::uint32_t> lengths_;
   std::vector<std::uint64_t> keys_;  // sort keys: group key, index
   std::vector<std::uint64_t> scratch_;
   std::vector<std::uint32_t> counts_;
-  std::vector<PacketSummary> out_;  // merged chunks, sent a block at a time
+  // Merged chunks, sent a block at a time: room for a block, the first out_n_ in use.
+  std::vector<PacketSummary> out_;
+  std::size_t out_n_ = 0;
   ChunkGrouperStats stats_;
 };
 

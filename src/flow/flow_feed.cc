@@ -105,6 +105,9 @@ void FlowFeed::add(const FlowRecord& r) {
     return;
   }
 
+  // NetFlow v5/v9 and IPFIX records: held, which keeps no payload or fragment id (they
+  // carry none).
+  assert(HeldChunk::holds(r.summary));
   const std::int64_t first = r.summary.ts_ns;
   const std::int64_t last = std::max(r.last_ns, first);
   // Saturated: only absurd exporter clocks come near it, and then the chunks still lie
@@ -191,29 +194,26 @@ void FlowFeed::place(const PacketSummary& key, std::int64_t ts_ns, std::uint32_t
       ++pending_;
     }
   }
-  PacketSummary* p;
   if (c == nullptr) {
-    p = &late_.emplace_back(key);
-  } else {
-    if (c->next == c->end) addBlock(*c);
-    p = ::new (static_cast<void*>(c->next++)) PacketSummary(key);
-  }
-  p->ts_ns = ts_ns;
-  p->packets = packets;
-  p->ip_bytes = ip_bytes;
-  p->payload = nullptr;
-  p->payload_len = 0;
-  if (c == nullptr) {
+    PacketSummary& p = late_.emplace_back(key);
+    p.ts_ns = ts_ns;
+    p.packets = packets;
+    p.ip_bytes = ip_bytes;
     if (late_.size() >= kBatch) sendLate();
     return;
   }
+  if (c->next == c->end) addBlock(*c);
+  ::new (static_cast<void*>(c->next++)) HeldChunk(key, ts_ns, packets, ip_bytes);
   // The cell's next slot, for writing: cells fill slowly and far apart, so without this
   // every append waits for its cache line.
-  if (c->next != c->end) {
-    const auto* next = reinterpret_cast<const char*>(c->next);
-    __builtin_prefetch(next, 1);
-    __builtin_prefetch(next + sizeof(PacketSummary) - 1, 1);
-  }
+  if (c->next != c->end) __builtin_prefetch(c->next, 1);
+}
+
+// Room for kSortedBlock chunks (>= kBlockChunks) expanded for the sink, allocated once.
+PacketSummary* FlowFeed::expandBuffer() {
+  static_assert(kSortedBlock >= kBlockChunks);
+  if (expanded_.empty()) expanded_.resize(kSortedBlock);
+  return expanded_.data();
 }
 
 void FlowFeed::sendLate() {
@@ -302,7 +302,7 @@ void FlowFeed::sendCell(Cell& cell) {
   if (options_.group_min_chunks != 0 && n >= options_.group_min_chunks) {
     sendCrowded(cell, n);
   } else if (cell.ordered) {
-    forEachSpan(cell.blocks, n, sink_);
+    sendOrdered(cell, n);
   } else {
     sendSorted(cell, n);
   }
@@ -319,8 +319,17 @@ void FlowFeed::sendCell(Cell& cell) {
   cell.ordered = true;  // for the next bucket it holds: place() only ever clears it
 }
 
+// A block at a time, each expanded for the sink.
+void FlowFeed::sendOrdered(Cell& cell, std::size_t n) {
+  PacketSummary* out = expandBuffer();
+  forEachSpan(cell.blocks, n, [&](std::span<const HeldChunk> s) {
+    for (std::size_t i = 0; i < s.size(); ++i) s[i].expand(out[i]);
+    sink_(std::span<const PacketSummary>(out, s.size()));
+  });
+}
+
 void FlowFeed::sendSorted(Cell& cell, std::size_t n) {
-  const auto at = [&cell](std::size_t i) -> const PacketSummary& {
+  const auto at = [&cell](std::size_t i) -> const HeldChunk& {
     return cell.blocks[i / kBlockChunks]->chunks[i % kBlockChunks];
   };
   // Sort (time, arrival) keys packed in 64 bits: the time relative to the cell's earliest
@@ -344,12 +353,11 @@ void FlowFeed::sendSorted(Cell& cell, std::size_t n) {
     });
   }
   // Gathered and sent a block at a time: the copy stays small however big the cell.
+  PacketSummary* out = expandBuffer();
   for (std::size_t from = 0; from < n; from += kSortedBlock) {
-    sorted_.clear();
-    for (std::size_t i = from; i < std::min(n, from + kSortedBlock); ++i) {
-      sorted_.push_back(at(order_[i]));
-    }
-    sink_(sorted_);
+    const std::size_t k = std::min(n - from, kSortedBlock);
+    for (std::size_t i = 0; i < k; ++i) at(order_[from + i]).expand(out[i]);
+    sink_(std::span<const PacketSummary>(out, k));
   }
 }
 
@@ -375,7 +383,7 @@ void FlowFeed::sendCrowded(Cell& cell, std::size_t n) {
     crowded_(std::move(handed));
     return;
   }
-  forEachSpan(cell.blocks, n, [this](std::span<const PacketSummary> s) { grouper_.add(s); });
+  forEachSpan(cell.blocks, n, [this](std::span<const HeldChunk> s) { grouper_.add(s); });
   grouper_.flush(sink_);
 }
 

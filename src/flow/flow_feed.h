@@ -17,7 +17,8 @@
 //
 // Memory is bounded by `max_pending` chunks: past it the oldest wheel cells leave early
 // (their chunks may then reach the engine late, where they are counted as late packets).
-// Cells hold their chunks in fixed blocks drawn from one pool. An emptied cell's blocks go
+// Cells hold their chunks (HeldChunk: one cache line each, no payload) in fixed blocks
+// drawn from one pool. An emptied cell's blocks go
 // back to the pool, which keeps at most max_pending / 2 chunks' worth for the next cells to
 // fill: steady input reuses memory already touched (fresh pages cost a fault and a clear
 // each), and a flood that fills each cell in turn does not leave every cell of the wheel
@@ -50,6 +51,7 @@
 #include "decode/packet.h"
 #include "flow/chunk_grouper.h"
 #include "flow/flow_record.h"
+#include "flow/held_chunk.h"
 
 namespace bw {
 
@@ -92,8 +94,8 @@ class FlowFeed {
   // block wastes little, large enough that the sink gets long spans.
   static constexpr std::size_t kBlockChunks = 256;
   struct Block {
-    // Leaves the chunks unconstructed: place() constructs each one whole as it hands it
-    // out, so a fresh block is written once, not first cleared by 256 chunk initializers.
+    // Leaves the chunks unconstructed: place() constructs each one as it hands it out, so
+    // a fresh block's memory is written once.
     Block() noexcept {}  // NOLINT(modernize-use-equals-default)
     // From 2 MiB slabs (core/slab_pool.h): a flood's held records fault in huge pages, not
     // one 4 KiB page at a time.
@@ -101,7 +103,7 @@ class FlowFeed {
     static void operator delete(void* p) noexcept;
     static SlabPool& slabs();
     union {  // a variant member: not constructed by Block()
-      PacketSummary chunks[kBlockChunks];
+      HeldChunk chunks[kBlockChunks];
     };
   };
   // Blocks of handed-over cells on their way back to the feed's pool (any thread).
@@ -126,7 +128,7 @@ class FlowFeed {
 
     bool empty() const noexcept { return size_ == 0; }
     std::size_t size() const noexcept { return size_; }
-    // Calls f(std::span<const PacketSummary>) for each block's chunks, in order.
+    // Calls f(std::span<const HeldChunk>) for each block's chunks, in order.
     template <typename F>
     void forEachSpan(F&& f) const {
       FlowFeed::forEachSpan(blocks_, size_, f);
@@ -173,8 +175,8 @@ class FlowFeed {
   // One wheel cell: the chunks of one engine bucket, in arrival order.
   struct Cell {
     std::vector<std::unique_ptr<Block>> blocks;  // all full but the last
-    PacketSummary* next = nullptr;               // the next chunk's place in the last block
-    PacketSummary* end = nullptr;                // the end of the last block
+    HeldChunk* next = nullptr;                   // the next chunk's place in the last block
+    HeldChunk* end = nullptr;                    // the end of the last block
     std::int64_t earliest_ns = 0;                // of its chunks
     std::int64_t latest_ns = 0;
     bool ordered = true;  // chunks were added in non-decreasing time
@@ -187,13 +189,13 @@ class FlowFeed {
     }
   };
 
-  // Calls f(std::span<const PacketSummary>) for the first `n` chunks of `blocks`, a block
+  // Calls f(std::span<const HeldChunk>) for the first `n` chunks of `blocks`, a block
   // at a time: all full but the last.
   template <typename F>
   static void forEachSpan(const std::vector<std::unique_ptr<Block>>& blocks, std::size_t n, F&& f) {
     for (const std::unique_ptr<Block>& b : blocks) {
       const std::size_t k = std::min(n, kBlockChunks);
-      f(std::span<const PacketSummary>(b->chunks, k));
+      f(std::span<const HeldChunk>(b->chunks, k));
       n -= k;
     }
   }
@@ -203,10 +205,12 @@ class FlowFeed {
              std::uint64_t ip_bytes, std::int64_t cell);
   void releaseUpTo(std::int64_t cell);  // cells with index < `cell`
   void sendCell(Cell& cell);
+  void sendOrdered(Cell& cell, std::size_t n);  // a cell whose chunks came in time order
   void sendSorted(Cell& cell, std::size_t n);   // an unordered cell, in (time, arrival) order
   void sendCrowded(Cell& cell, std::size_t n);  // through grouper_ or crowded_
   bool handOver(std::size_t blocks);            // counts them out if there is room
   void addBlock(Cell& cell);                    // from the pool, or new
+  PacketSummary* expandBuffer();
   void sendDirect();
   void sendLate();
   std::int64_t cellOf(std::int64_t ts_ns) const noexcept;
@@ -232,7 +236,7 @@ class FlowFeed {
   std::vector<std::uint64_t> order_;   // sort keys of an unordered cell
   std::vector<std::uint64_t> scratch_;
   std::vector<std::uint32_t> counts_;
-  std::vector<PacketSummary> sorted_;  // an unordered cell, in order
+  std::vector<PacketSummary> expanded_;  // held chunks on their way to the sink
   FlowFeedStats stats_;
 };
 

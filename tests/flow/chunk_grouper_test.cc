@@ -34,6 +34,13 @@ PacketSummary chunk(std::uint32_t src, std::uint32_t dst, std::uint16_t sport, s
   return p;
 }
 
+// As the feed holds them.
+std::vector<HeldChunk> held(const std::vector<PacketSummary>& chunks) {
+  std::vector<HeldChunk> out;
+  for (const PacketSummary& p : chunks) out.emplace_back(p, p.ts_ns, p.packets, p.ip_bytes);
+  return out;
+}
+
 struct Sent {
   std::vector<PacketSummary> chunks;
   ChunkGrouper::Sink sink() {
@@ -103,9 +110,10 @@ TEST(ChunkGrouper, MergesEachKeyOnceAndKeepsEveryCount) {
   ChunkGrouper g;
   Sent out;
   // In pieces, as the feed's blocks come.
+  const std::vector<HeldChunk> in_held = held(in);
   for (std::size_t from = 0; from < in.size(); from += 256) {
-    g.add(std::span<const PacketSummary>(in).subspan(from,
-                                                     std::min<std::size_t>(256, in.size() - from)));
+    g.add(std::span<const HeldChunk>(in_held).subspan(
+        from, std::min<std::size_t>(256, in.size() - from)));
   }
   g.flush(out.sink());
 
@@ -144,7 +152,8 @@ TEST(ChunkGrouper, SendsChunksInTheOrderOfTheirSourcesHash) {
   }
   ChunkGrouper g;
   Sent out;
-  g.add(in);
+  const std::vector<HeldChunk> in_held = held(in);
+  g.add(in_held);
   g.flush(out.sink());
   ASSERT_EQ(out.chunks.size(), in.size());
   for (std::size_t i = 1; i < out.chunks.size(); ++i) {
@@ -159,7 +168,8 @@ TEST(ChunkGrouper, NeverOverflowsAChunksPacketCount) {
                                    chunk(1, 2, 11211, 5002, kT0 + 9, 7, 4)};
   ChunkGrouper g;
   Sent out;
-  g.add(in);
+  const std::vector<HeldChunk> in_held = held(in);
+  g.add(in_held);
   g.flush(out.sink());
   ASSERT_EQ(out.chunks.size(), 2u);  // the second could not join the first
   std::uint64_t packets = 0, bytes = 0;
@@ -181,7 +191,8 @@ TEST(ChunkGrouper, LongSpansAndManySpans) {
   }
   ChunkGrouper g;
   Sent out;
-  g.add(in);
+  const std::vector<HeldChunk> in_held = held(in);
+  g.add(in_held);
   g.flush(out.sink());
   ASSERT_EQ(out.chunks.size(), 1000u);
   for (const PacketSummary& p : out.chunks) {

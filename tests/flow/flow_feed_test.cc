@@ -621,8 +621,8 @@ TEST(FlowFeed, TheFeedHandsCrowdedCellsOverWholeAndGetsTheirMemoryBack) {
     EXPECT_EQ(c.size(), 20'000u);
     std::uint32_t next = 0x0a000000u;  // arrival order
     std::size_t seen = 0;
-    c.forEachSpan([&](std::span<const PacketSummary> s) {
-      for (const PacketSummary& p : s) {
+    c.forEachSpan([&](std::span<const HeldChunk> s) {
+      for (const HeldChunk& p : s) {
         EXPECT_EQ(p.src, IpAddress::fromV4(next++));
         EXPECT_EQ(p.packets, 1u);
         EXPECT_EQ(p.ip_bytes, 1400u);
