@@ -18,11 +18,10 @@
 // Memory is bounded by `max_pending` chunks: past it the oldest wheel cells leave early
 // (their chunks may then reach the engine late, where they are counted as late packets).
 // Cells hold their chunks (HeldChunk: one cache line each, no payload) in fixed blocks
-// drawn from one pool. An emptied cell's blocks go
-// back to the pool, which keeps at most max_pending / 2 chunks' worth for the next cells to
-// fill: steady input reuses memory already touched (fresh pages cost a fault and a clear
-// each), and a flood that fills each cell in turn does not leave every cell of the wheel
-// with a flood's worth of memory.
+// drawn from one pool. An emptied cell's blocks go back to the pool, which keeps at most
+// max_pending / 2 chunks' worth for the next cells to fill: steady input reuses memory
+// already touched (fresh pages cost a fault and a clear each), and a flood that fills each
+// cell in turn does not leave every cell of the wheel with a flood's worth of memory.
 //
 // Order: held chunks reach the sink in time order, cell by cell, and chunks of equal time in
 // the order they were added, so the output depends on the input alone. A cell crowded past
@@ -34,9 +33,10 @@
 // called with spans of any length.
 //
 // Cost: a record of one chunk (one packet, or first == last) is one append to a wheel cell;
-// a cell added to in time order is sent as it is, others are sorted through 8-byte
+// a cell added to in time order is sent in that order, others are sorted through 8-byte
 // (time, arrival) keys, never by moving the chunks themselves; a crowded cell is sorted
-// through 8-byte (key, place) keys and gathered once, merging as it goes.
+// through 8-byte (key, place) keys and gathered once, merging as it goes. Each chunk is
+// turned back into a PacketSummary (HeldChunk::expand, one 64-byte copy) as it is sent.
 // Not thread-safe.
 #pragma once
 
