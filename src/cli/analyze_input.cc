@@ -4,13 +4,9 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <deque>
-#include <exception>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "core/bytes.h"
@@ -18,6 +14,7 @@
 #include "flow/datagram_queue.h"
 #include "flow/flow_decoder.h"
 #include "flow/flow_feed.h"
+#include "flow/receiving_collector.h"
 
 namespace bw::cli {
 namespace {
@@ -284,11 +281,8 @@ namespace {
 // Copied datagrams waiting to be decoded, at most: about a quarter of a second at 200,000
 // datagrams a second of 1,400 bytes, on top of what the socket buffers hold.
 constexpr std::size_t kMaxQueuedBytes = std::size_t{64} << 20;
-// How long the decoding thread sleeps when it finds nothing queued; after kQuietLooks such
-// sleeps in a row it waits to be woken instead (up to kQuietWait, which bounds how late it
-// notices an interrupt).
-constexpr std::chrono::milliseconds kDecodeIdle{1};
-constexpr int kQuietLooks = 100;
+// The longest the decoding thread waits for datagrams before it looks at the clock and the
+// interrupt flag again.
 constexpr std::chrono::milliseconds kQuietWait{200};
 
 }  // namespace
@@ -307,33 +301,7 @@ CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const Inpu
                                                                 start)
         .count();
   };
-  DatagramQueue queue(kMaxQueuedBytes);
-  std::atomic<bool> receiving{true};
-  std::atomic<bool> receive_failed{false};
-  std::exception_ptr receive_error;  // written by the receiving thread before it ends
-  std::thread receiver([&] {
-    try {
-      const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> batch) {
-        queue.push(batch);
-      };
-      while (receiving.load(std::memory_order_relaxed)) collector.poll(100'000'000, sink);
-    } catch (...) {
-      receive_error = std::current_exception();
-      receive_failed.store(true);
-    }
-  });
-  // Stops and joins the receiving thread however this function is left.
-  auto stopReceiving = [&] {
-    if (!receiver.joinable()) return;
-    receiving.store(false, std::memory_order_relaxed);
-    collector.wake();
-    queue.close();
-    receiver.join();
-  };
-  struct Joiner {
-    decltype(stopReceiving)& stop;
-    ~Joiner() { stop(); }
-  } joiner{stopReceiving};
+  ReceivingCollector receiver(collector, kMaxQueuedBytes, "bw-receive");
   auto decode = [&](const DatagramQueue::Batch& b) {
     for (const DatagramQueue::Datagram& d : b.datagrams) {
       if (summary.packets == 0) summary.first_ns = d.received_ns;
@@ -343,35 +311,17 @@ CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const Inpu
       pipeline.datagram(d.from, b.data(d), d.received_ns);
     }
   };
-  std::deque<std::unique_ptr<DatagramQueue::Batch>> batches;
-  auto decodeQueued = [&] {
-    queue.takeAll(batches);
-    for (std::unique_ptr<DatagramQueue::Batch>& b : batches) {
-      decode(*b);
-      queue.recycle(std::move(b));
-    }
-    const bool any = !batches.empty();
-    batches.clear();
-    return any;
-  };
-  int empty_looks = 0;
-  while (!(stop && *stop) && !receive_failed.load()) {
+  while (!(stop && *stop) && !receiver.failed()) {
     std::chrono::nanoseconds left = kQuietWait;
     if (duration_ns > 0) {
       left = std::min(left, std::chrono::nanoseconds(duration_ns - elapsed_ns()));
       if (left.count() <= 0) break;
     }
-    if (decodeQueued()) {
-      empty_looks = 0;
-    } else if (++empty_looks < kQuietLooks) {
-      std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(kDecodeIdle, left));
-    } else {
-      queue.waitIdle(left);
-    }
+    if (!receiver.drain(decode)) receiver.idle(left);
   }
-  stopReceiving();
-  if (receive_error) std::rethrow_exception(receive_error);
-  decodeQueued();  // what was received before the end is still reported
+  receiver.stop();
+  receiver.rethrowFailure();
+  receiver.drain(decode);  // what was received before the end is still reported
   pipeline.finish(telemetry, summary.sampled);
   std::uint64_t drops = 0, truncated = 0;
   for (const ListenerStats& l : collector.stats()) {
