@@ -29,6 +29,7 @@
 #include "detect/traffic_totals.h"
 #include "flow/flow_decoder.h"
 #include "flow/flow_feed.h"
+#include "flow/receiving_collector.h"
 #include "flow/udp_collector.h"
 #include "mitigate/mitigation.h"
 #include "report/asn_db.h"
@@ -74,6 +75,9 @@ constexpr std::int64_t kRealtimeSlackNs = 300'000'000;
 // NetFlow/IPFIX: an exporter's datagrams for a record ending at T arrive by T + this; with no
 // records for this long the exporters are quiet.
 constexpr std::int64_t kExportSlackNs = 2'000'000'000;
+// Datagrams received and not decoded yet, per flow collector, at most: about a quarter of a
+// second at 200,000 datagrams a second, on top of what the socket buffers hold.
+constexpr std::size_t kMaxQueuedDatagramBytes = std::size_t{64} << 20;
 constexpr std::size_t kRecentEnded = 256;
 constexpr std::size_t kMaxSeriesInMemory = 3600;
 constexpr std::size_t kTopDestinations = 20;
@@ -593,11 +597,14 @@ struct Sensor::Impl {
     // When records last arrived (wall clock), and the exporters' clock then.
     std::int64_t input_wall_ns = 0;
     std::int64_t input_clock_ns = INT64_MIN;
-    const UdpCollector::Sink sink = [&](std::span<const ReceivedDatagram> datagrams) {
+    // Another thread receives, so that this one's bursts (a cell of held records released, a
+    // full queue to the engine thread) do not leave the sockets unread.
+    ReceivingCollector receiver(*w.collector, kMaxQueuedDatagramBytes, "bw-flows-rx");
+    const auto decode = [&](const DatagramQueue::Batch& b) {
       bool any = false;
-      for (const ReceivedDatagram& d : datagrams) {
+      for (const DatagramQueue::Datagram& d : b.datagrams) {
         records.clear();
-        decoder.decode(d.from, d.data, d.received_ns, records);
+        decoder.decode(d.from, b.data(d), d.received_ns, records);
         for (const FlowRecord& r : records) feed.add(r);
         any |= !records.empty();
         feed.release();
@@ -606,12 +613,12 @@ struct Sensor::Impl {
         input_wall_ns = wallNowNs();
         input_clock_ns = feed.clock();
       }
-      // sFlow samples point into the datagrams: copy them before the buffers are reused.
+      // sFlow samples point into the datagrams: copy them before the batch is reused.
       flush(INT64_MIN);
     };
     auto publishStats = [&] {
       CollectorStats s;
-      s.listeners = w.collector->stats();
+      s.listeners = receiver.stats();
       const FlowDecoderStats& ds = decoder.stats();
       s.records = ds.records;
       s.lost = ds.lost_telemetry;
@@ -622,8 +629,8 @@ struct Sensor::Impl {
       w.published = std::move(s);
     };
     Clock::time_point next_tick = Clock::now();
-    while (!stopping.load(std::memory_order_relaxed)) {
-      w.collector->poll(100'000'000, sink);
+    while (!stopping.load(std::memory_order_relaxed) && !receiver.failed()) {
+      if (!receiver.drain(decode)) receiver.idle(std::chrono::milliseconds(100));
       if (Clock::now() < next_tick) continue;
       next_tick = Clock::now() + std::chrono::milliseconds(500);
       if (w.lane != 0) {
@@ -640,9 +647,12 @@ struct Sensor::Impl {
       }
       publishStats();
     }
+    receiver.stop();
+    receiver.drain(decode);
     feed.flush();
     flush(w.lane != 0 ? feed.watermark() : INT64_MIN);
     publishStats();
+    receiver.rethrowFailure();
   }
 
   // ---- set-up ------------------------------------------------------------------------------
