@@ -4,8 +4,9 @@
 //   capture workers   one per (interface, fanout member): AF_PACKET ring -> decodeFrame ->
 //                     batches of PacketSummary (payload prefixes copied with them, since the
 //                     ring block goes back to the kernel)            -> queue
-//   collectors        one thread for sFlow endpoints, one for NetFlow/IPFIX endpoints:
-//                     UdpCollector -> FlowDecoder -> FlowFeed       -> queue
+//   collectors        for sFlow endpoints and for NetFlow/IPFIX endpoints, two threads
+//                     each: UdpCollector -> (receiving thread, ReceivingCollector) ->
+//                     FlowDecoder -> FlowFeed                        -> queue
 //   engine            the only thread that touches the engines; turns their lifecycle
 //                     callbacks into events, store writes, per-second series and the
 //                     snapshot the API reads
