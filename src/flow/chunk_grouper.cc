@@ -93,7 +93,7 @@ void ChunkGrouper::flush(const Sink& sink) {
   // on a load that misses: without the prefetch every misprediction would wait out a miss.
   // A flood's bucket is tens of megabytes, so these are misses to memory: 64 chunks ahead
   // keeps enough of them in flight (16 and 32 ahead gathered 13 % and 3 % slower, 128 no
-  // faster; docs/performance.md).
+  // faster; docs/performance-flows.md).
   constexpr std::size_t kAhead = 64;
   const std::size_t n = keys_.size();
   for (std::size_t i = 0; i < n; ++i) {

@@ -17,7 +17,7 @@ namespace bw {
 // flood's cell of hundreds of thousands of keys takes up to 2^20 buckets in two stable
 // passes on half the bits each, lower digit first. One pass capped at 2^16 buckets left
 // 630,000 keys ten to a bucket: the insertion pass then took 6.7 ns per key, where two
-// passes of 2^10 buckets take 2.4 in all (docs/performance.md).
+// passes of 2^10 buckets take 2.4 in all (docs/performance-flows.md).
 void sortKeys(std::vector<std::uint64_t>& keys, std::vector<std::uint64_t>& scratch,
               std::vector<std::uint32_t>& counts, int bits) {
   constexpr int kOnePassBits = 14;
