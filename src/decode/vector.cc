@@ -232,6 +232,8 @@ bool tftpServerPacket(const PacketSummary& pk, const std::uint8_t* p, std::size_
   return true;
 }
 
+}  // namespace
+
 std::uint8_t payloadEvidence(Vector v, const PacketSummary& pk) noexcept {
   const std::uint8_t* p = pk.payload;
   const std::size_t n = p != nullptr ? pk.payload_len : 0;
@@ -290,6 +292,23 @@ std::uint8_t payloadEvidence(Vector v, const PacketSummary& pk) noexcept {
   }
 }
 
+std::uint8_t possibleEvidence(Vector v) noexcept {
+  switch (v) {
+    case Vector::Memcached:
+      return evidence::kPayloadMatch | evidence::kMemcachedFrame | evidence::kMemcachedText;
+    case Vector::Ntp:
+      return evidence::kPayloadMatch | evidence::kNtpMonlist;
+    case Vector::None:
+    case Vector::Arms:
+    case Vector::GenericUdp:
+      return evidence::kPortOnly;
+    default:
+      return evidence::kPayloadMatch;
+  }
+}
+
+namespace {
+
 bool isUdpWithPorts(const PacketSummary& p) noexcept {
   return (p.ip_proto == ipproto::kUdp) & p.hasPorts();
 }
@@ -303,11 +322,14 @@ bool tftpFromEphemeralPort(const PacketSummary& p, Vector dst_vector) noexcept {
 }
 
 // REQUIRES: p is UDP with ports; dst_vector == vectorForPort(p.dst_port).
+template <bool kEvidence>
 VectorMatch udpResponse(const PacketSummary& p, Vector dst_vector) noexcept {
   const Vector v = vectorForPort(p.src_port);
-  if (v != Vector::None) return {v, payloadEvidence(v, p), p.src_port};
+  if (v != Vector::None) {
+    return {v, kEvidence ? payloadEvidence(v, p) : evidence::kPortOnly, p.src_port};
+  }
   if (tftpFromEphemeralPort(p, dst_vector)) {
-    return {Vector::Tftp, evidence::kPayloadMatch, p.src_port};
+    return {Vector::Tftp, kEvidence ? evidence::kPayloadMatch : evidence::kPortOnly, p.src_port};
   }
   return {};
 }
@@ -367,7 +389,7 @@ std::string vectorLabel(Vector v, std::uint16_t port) {
 
 VectorMatch classifyResponse(const PacketSummary& p) noexcept {
   if (!isUdpWithPorts(p)) return {};
-  return udpResponse(p, vectorForPort(p.dst_port));
+  return udpResponse<true>(p, vectorForPort(p.dst_port));
 }
 
 Vector classifyRequest(const PacketSummary& p) noexcept {
@@ -378,7 +400,13 @@ Vector classifyRequest(const PacketSummary& p) noexcept {
 Classification classify(const PacketSummary& p) noexcept {
   if (!isUdpWithPorts(p)) return {};
   const Vector request = vectorForPort(p.dst_port);
-  return {udpResponse(p, request), request};
+  return {udpResponse<true>(p, request), request};
+}
+
+Classification classifyWithoutEvidence(const PacketSummary& p) noexcept {
+  if (!isUdpWithPorts(p)) return {};
+  const Vector request = vectorForPort(p.dst_port);
+  return {udpResponse<false>(p, request), request};
 }
 
 // As classify() on a datagram without payload: TFTP from an ephemeral port needs its bytes,

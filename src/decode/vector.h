@@ -84,6 +84,18 @@ struct alignas(8) Classification {
 // port looked up once.
 Classification classify(const PacketSummary& p) noexcept;
 
+// classify() less the payload evidence, the part that reads the payload: response.evidence
+// is kPortOnly, and payloadEvidence(response.vector, p) is what classify(p) would have
+// reported. For a caller that needs the evidence of only some packets (the engine keeps it
+// per attack, and a flood's first packets show all there is).
+Classification classifyWithoutEvidence(const PacketSummary& p) noexcept;
+// The evidence:: bits that `p`'s payload shows for a response of vector `v` (kPortOnly for
+// None, GenericUdp and vectors without a cheap signature).
+std::uint8_t payloadEvidence(Vector v, const PacketSummary& p) noexcept;
+// Every bit payloadEvidence() can give for `v`: once an attack has them all, its packets'
+// payloads can tell it nothing more.
+std::uint8_t possibleEvidence(Vector v) noexcept;
+
 // The vectors classify() finds for a datagram without payload (a flow record's key), from
 // the fields it then reads: classifyPorts(p.ip_proto, p.flags, p.src_port, p.dst_port)
 // equals {classify(p).response.vector, classify(p).request} for every such p. Evidence,

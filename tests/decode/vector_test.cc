@@ -429,6 +429,15 @@ TEST(Classify, SameAsResponseAndRequestApart) {
           EXPECT_EQ(c.response.service_port, m.service_port) << sport << " -> " << dport;
           EXPECT_EQ(c.response.evidence, m.evidence) << sport << " -> " << dport;
           EXPECT_EQ(c.request, req) << sport << " -> " << dport;
+          // Without evidence, and the evidence asked for afterwards, it is the same again;
+          // and no payload shows a bit possibleEvidence() leaves out.
+          const Classification lazy = classifyWithoutEvidence(d.s);
+          EXPECT_EQ(lazy.response.vector, m.vector) << sport << " -> " << dport;
+          EXPECT_EQ(lazy.response.service_port, m.service_port) << sport << " -> " << dport;
+          EXPECT_EQ(lazy.response.evidence, evidence::kPortOnly) << sport << " -> " << dport;
+          EXPECT_EQ(lazy.request, req) << sport << " -> " << dport;
+          EXPECT_EQ(payloadEvidence(m.vector, d.s), m.evidence) << sport << " -> " << dport;
+          EXPECT_EQ(m.evidence & ~possibleEvidence(m.vector), 0) << sport << " -> " << dport;
           responses += m.vector != Vector::None;
           requests += req != Vector::None;
         }
