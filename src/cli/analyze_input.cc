@@ -278,9 +278,6 @@ CaptureSummary feedTelemetry(CaptureFile& capture, Engine& engine, const InputOp
 
 namespace {
 
-// Copied datagrams waiting to be decoded, at most: about a quarter of a second at 200,000
-// datagrams a second of 1,400 bytes, on top of what the socket buffers hold.
-constexpr std::size_t kMaxQueuedBytes = std::size_t{64} << 20;
 // The longest the decoding thread waits for datagrams before it looks at the clock and the
 // interrupt flag again.
 constexpr std::chrono::milliseconds kQuietWait{200};
@@ -301,7 +298,7 @@ CaptureSummary feedCollector(UdpCollector& collector, Engine& engine, const Inpu
                                                                 start)
         .count();
   };
-  ReceivingCollector receiver(collector, kMaxQueuedBytes, "bw-receive");
+  ReceivingCollector receiver(collector, "bw-receive");
   auto decode = [&](const DatagramQueue::Batch& b) {
     for (const DatagramQueue::Datagram& d : b.datagrams) {
       if (summary.packets == 0) summary.first_ns = d.received_ns;

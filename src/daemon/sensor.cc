@@ -75,9 +75,6 @@ constexpr std::int64_t kRealtimeSlackNs = 300'000'000;
 // NetFlow/IPFIX: an exporter's datagrams for a record ending at T arrive by T + this; with no
 // records for this long the exporters are quiet.
 constexpr std::int64_t kExportSlackNs = 2'000'000'000;
-// Datagrams received and not decoded yet, per flow collector, at most: about a quarter of a
-// second at 200,000 datagrams a second, on top of what the socket buffers hold.
-constexpr std::size_t kMaxQueuedDatagramBytes = std::size_t{64} << 20;
 constexpr std::size_t kRecentEnded = 256;
 constexpr std::size_t kMaxSeriesInMemory = 3600;
 constexpr std::size_t kTopDestinations = 20;
@@ -599,7 +596,7 @@ struct Sensor::Impl {
     std::int64_t input_clock_ns = INT64_MIN;
     // Another thread receives, so that this one's bursts (a cell of held records released, a
     // full queue to the engine thread) do not leave the sockets unread.
-    ReceivingCollector receiver(*w.collector, kMaxQueuedDatagramBytes, "bw-flows-rx");
+    ReceivingCollector receiver(*w.collector, "bw-flows-rx");
     const auto decode = [&](const DatagramQueue::Batch& b) {
       bool any = false;
       for (const DatagramQueue::Datagram& d : b.datagrams) {

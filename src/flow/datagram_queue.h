@@ -10,7 +10,7 @@
 // The decoding thread is not woken per batch: at 200,000 datagrams a second, a wake-up for
 // every batch of a few datagrams cost more CPU than decoding them. It comes to look with
 // takeAll(), and only once it has found nothing for a while does it wait in waitIdle(), which
-// the next push() ends.
+// the next push() ends. ReceivingCollector (receiving_collector.h) runs both sides.
 // Thread-safe: any number of pushing threads, one decoding thread.
 #pragma once
 

@@ -8,8 +8,8 @@
 
 namespace bw {
 
-ReceivingCollector::ReceivingCollector(UdpCollector& collector, std::size_t max_queued_bytes,
-                                       const char* thread_name)
+ReceivingCollector::ReceivingCollector(UdpCollector& collector, const char* thread_name,
+                                       std::size_t max_queued_bytes)
     : collector_(collector), queue_(max_queued_bytes) {
   stats_ = collector_.stats();  // before the thread starts: nobody else polls yet
   thread_ = std::thread([this] { receive(); });

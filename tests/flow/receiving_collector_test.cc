@@ -88,7 +88,7 @@ std::vector<std::uint32_t> receive(ReceivingCollector& r, std::size_t want, int 
 TEST(ReceivingCollector, EveryDatagramArrivesOnceInOrderWithItsBytes) {
   Loopback net;
   ASSERT_NE(net.collector, nullptr);
-  ReceivingCollector r(*net.collector, 8 << 20, "bw-test-rx");
+  ReceivingCollector r(*net.collector, "bw-test-rx", 8 << 20);
   // Paced, so that no socket buffer size the kernel may grant drops any.
   std::thread sender([&] {
     for (std::uint32_t seq = 0; seq < 2000; ++seq) {
@@ -118,7 +118,7 @@ TEST(ReceivingCollector, EveryDatagramArrivesOnceInOrderWithItsBytes) {
 TEST(ReceivingCollector, IdleWaitsNoLongerThanAskedAndADatagramEndsIt) {
   Loopback net;
   ASSERT_NE(net.collector, nullptr);
-  ReceivingCollector r(*net.collector, 1 << 20, "bw-test-rx");
+  ReceivingCollector r(*net.collector, "bw-test-rx", 1 << 20);
   const auto nothing = [](const DatagramQueue::Batch&) { ADD_FAILURE() << "nothing was sent"; };
   for (int i = 0; i < 150; ++i) {  // past the 100 quiet looks
     ASSERT_FALSE(r.drain(nothing));
@@ -144,7 +144,7 @@ TEST(ReceivingCollector, IdleWaitsNoLongerThanAskedAndADatagramEndsIt) {
 TEST(ReceivingCollector, StopEndsTheThreadAndKeepsWhatWasQueued) {
   Loopback net;
   ASSERT_NE(net.collector, nullptr);
-  ReceivingCollector r(*net.collector, 1 << 20, "bw-test-rx");
+  ReceivingCollector r(*net.collector, "bw-test-rx", 1 << 20);
   for (std::uint32_t seq = 0; seq < 50; ++seq) net.send(seq, 300);
   // Wait until the receiving thread has taken them all from the socket.
   const auto start = Clock::now();
