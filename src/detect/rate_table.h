@@ -119,6 +119,16 @@ class RateTable {
     __builtin_prefetch(&tags_[static_cast<std::uint32_t>(hash) & mask_]);
   }
   std::uint32_t prefetchSlot(std::uint64_t hash) const noexcept;
+  // The slot at `index` when it holds the key, else nullptr: what find() would return, for
+  // an index prefetchSlot() gave a few packets earlier (the slot may have changed hands
+  // since). A key is in one slot at most.
+  RateSlot* holding(std::uint32_t index, const IpAddress& dst, Vector v, std::uint16_t port,
+                    bool asked) noexcept {
+    RateSlot& s = slots_[index];
+    if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst && tags_[index] != 0)
+      return &s;
+    return nullptr;
+  }
 
   RateSlot& at(std::uint32_t index) noexcept { return slots_[index]; }
   const RateSlot& at(std::uint32_t index) const noexcept { return slots_[index]; }

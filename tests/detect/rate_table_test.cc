@@ -75,6 +75,31 @@ TEST(RateTable, EvictsLeastRecentlyActiveAndNeverPinned) {
   EXPECT_EQ(claim(t, host(200), now), slots[7]);
 }
 
+// holding() answers for an index prefetchSlot() gave earlier: the slot only while it still
+// holds the key, never an unused slot, and nullptr once the slot has changed hands.
+TEST(RateTable, HoldingIsFindForAnIndexGivenEarlier) {
+  RateTable t(16, 10);  // one probe window covers the whole table
+  const std::int64_t t0 = 1'700'000'000'000'000'000;
+  RateSlot* a = claim(t, host(1), t0);
+  ASSERT_NE(a, nullptr);
+  const std::uint32_t hint = t.prefetchSlot(RateTable::keyHash(host(1), Vector::Dns, 53, false));
+  ASSERT_EQ(hint, t.indexOf(a));
+  EXPECT_EQ(t.holding(hint, host(1), Vector::Dns, 53, false), a);
+  EXPECT_EQ(t.holding(hint, host(1), Vector::Dns, 53, true), nullptr);
+  EXPECT_EQ(t.holding(hint, host(1), Vector::Ntp, 53, false), nullptr);
+  EXPECT_EQ(t.holding(hint, host(1), Vector::Dns, 123, false), nullptr);
+  EXPECT_EQ(t.holding(hint, host(2), Vector::Dns, 53, false), nullptr);
+  for (std::uint32_t i = 0; i < t.capacity(); ++i) {
+    if (!t.used(i)) EXPECT_EQ(t.holding(i, IpAddress{}, Vector::None, 0, false), nullptr);
+  }
+  // Fill the table and let host 1's slot, the least recent, go to another key.
+  for (std::uint32_t i = 2; i < 17; ++i) t.touch(*claim(t, host(i), t0), t0 + 10'000'000);
+  RateSlot* b = claim(t, host(100), t0 + 20'000'000);
+  ASSERT_EQ(b, a);
+  EXPECT_EQ(t.holding(hint, host(1), Vector::Dns, 53, false), nullptr);
+  EXPECT_EQ(t.holding(hint, host(100), Vector::Dns, 53, false), b);
+}
+
 // A slot created for requests only (never touched by a response) is the first to go.
 TEST(RateTable, UntouchedSlotsGoFirst) {
   RateTable t(16, 10);
