@@ -154,6 +154,31 @@ TEST(EngineTest, ReconfigureAppliesThresholdsToTrackedDestinationsAndKeepsAttack
   EXPECT_EQ(rec.ended.size(), 1u);
 }
 
+// Networks given on a reload take effect at once: traffic between two outside hosts, an
+// attack while every destination was ours, is transit afterwards.
+TEST(EngineTest, ReconfiguredNetworksDecideWhatIsOurs) {
+  auto payload = memcachedStats();
+  const IpAddress outside = ip("192.0.2.1");
+  Engine engine(DetectionConfig{});
+  engine.process(flood(kT0, 5000, 2, 10, outside, 11211, 1428, &payload, 0xC6336401));
+  EXPECT_EQ(engine.stats().transit_packets, 0u);
+
+  DetectionConfig ours;
+  ours.networks = {*Prefix::parse("198.18.0.0/24")};
+  EXPECT_TRUE(engine.reconfigure(ours).empty());
+  const IpAddress victim = ip("198.18.0.40");
+  engine.process(flood(kT0 + 10 * kSec, 5000, 2, 10, outside, 11211, 1428, &payload, 0xC6336401));
+  EXPECT_EQ(engine.stats().transit_packets, 10'000u);
+  engine.process(flood(kT0 + 20 * kSec, 5000, 2, 10, victim, 11211, 1428, &payload, 0xC6336401));
+  engine.finish();
+  const auto attacks = engine.attacks();
+  ASSERT_EQ(attacks.size(), 2u);
+  EXPECT_EQ(attacks[0].victim, outside);  // before the reload
+  EXPECT_EQ(attacks[0].direction, Direction::Inbound);
+  EXPECT_EQ(attacks[1].victim, victim);
+  EXPECT_EQ(attacks[1].direction, Direction::Inbound);
+}
+
 // The per-vector totals the live sensor reports: reflected traffic as the engine classifies it,
 // weighted like everything else; clients' requests and unclassified traffic count nowhere.
 TEST(EngineTest, VectorTrafficCountsClassifiedResponses) {
