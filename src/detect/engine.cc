@@ -367,9 +367,15 @@ class Engine::Impl {
   void prefetchEntries(const PacketSummary& p, const Prepared& q) noexcept {
     if (q.slot_hint == kNone) return;
     const RateSlot& s = rates_.at(q.slot_hint);
-    if (s.tracker != kNone && s.dst == p.dst) {
-      if (const Tracker* t = trackers_[s.tracker].get()) t->sources.prefetch(p.src, q.src_hash);
-    }
+    if (s.dst != p.dst) return;
+    prefetchSource(s.tracker, p, q);
+    // An answer to the destination's own request will go to the asked slot (see account()).
+    if (s.asked_twin != kNone && p.ts_ns - s.last_request_ns <= window_ns_)
+      prefetchSource(rates_.at(s.asked_twin).tracker, p, q);
+  }
+  void prefetchSource(std::uint32_t tracker, const PacketSummary& p, const Prepared& q) noexcept {
+    if (tracker == kNone) return;
+    if (const Tracker* t = trackers_[tracker].get()) t->sources.prefetch(p.src, q.src_hash);
   }
 
   void onPacket(const PacketSummary& p, const Prepared& q) noexcept {
@@ -505,8 +511,11 @@ class Engine::Impl {
     // conversations, not to a flood from sources it never asked.
     if (v != Vector::GenericUdp && p.ts_ns - sp->last_request_ns <= window_ns_ &&
         (q.keyed ? scanners_.asked(q.scan_key) : scanners_.asked(p.dst, port, p.src))) {
+      RateSlot* unasked = sp;
       sp = slotFor(RateTable::keyHash(dst_hash, v, port, true), p.dst, v, port, true, p.ts_ns);
       if (!sp) return;
+      const std::uint32_t twin = rates_.indexOf(sp);
+      if (unasked->asked_twin != twin) unasked->asked_twin = twin;
     }
     RateSlot& s = *sp;
     const std::uint64_t n = std::uint64_t{p.packets} + extra_packets;
