@@ -74,13 +74,9 @@ class Engine::Impl {
       const PacketSummary* p = batch.data();
       for (std::size_t j = 0; j < std::min(n, kAheadTags); ++j) prepare(p[j], prepared_[j]);
       for (std::size_t j = 0; j < std::min(n, kAheadSlot); ++j) prefetchSlot(prepared_[j]);
-      for (std::size_t j = 0; j < std::min(n, kAheadEntries); ++j)
-        prefetchEntries(p[j], prepared_[j]);
       for (std::size_t i = 0; i < n; ++i) {
         if (i + kAheadTags < n) prepare(p[i + kAheadTags], prepared_[i + kAheadTags]);
         if (i + kAheadSlot < n) prefetchSlot(prepared_[i + kAheadSlot]);
-        if (i + kAheadEntries < n)
-          prefetchEntries(p[i + kAheadEntries], prepared_[i + kAheadEntries]);
         onPacket(p[i], prepared_[i]);
       }
       batch = batch.subspan(n);
@@ -309,7 +305,6 @@ class Engine::Impl {
   static constexpr std::size_t kPipeline = 256;
   static constexpr std::size_t kAheadTags = 12;
   static constexpr std::size_t kAheadSlot = 6;
-  static constexpr std::size_t kAheadEntries = 3;
 
   // A packet's destination port matters to the engine only for requests (classify() tells
   // them by it; the scanner's key carries it) and for datagrams of no vector (the sender's
@@ -362,20 +357,6 @@ class Engine::Impl {
       rates_.prefetchSlot(q.sender_hash);
     }
     if (q.match.vector != Vector::None) scanners_.prefetchResponse(q.scan_key);
-  }
-
-  void prefetchEntries(const PacketSummary& p, const Prepared& q) noexcept {
-    if (q.slot_hint == kNone) return;
-    const RateSlot& s = rates_.at(q.slot_hint);
-    if (s.dst != p.dst) return;
-    prefetchSource(s.tracker, p, q);
-    // An answer to the destination's own request will go to the asked slot (see account()).
-    if (s.asked_twin != kNone && p.ts_ns - s.last_request_ns <= window_ns_)
-      prefetchSource(rates_.at(s.asked_twin).tracker, p, q);
-  }
-  void prefetchSource(std::uint32_t tracker, const PacketSummary& p, const Prepared& q) noexcept {
-    if (tracker == kNone) return;
-    if (const Tracker* t = trackers_[tracker].get()) t->sources.prefetch(p.src, q.src_hash);
   }
 
   void onPacket(const PacketSummary& p, const Prepared& q) noexcept {
@@ -512,11 +493,8 @@ class Engine::Impl {
     // conversations, not to a flood from sources it never asked.
     if (((v != Vector::GenericUdp) & (p.ts_ns - sp->last_request_ns <= window_ns_)) &&
         (q.keyed ? scanners_.asked(q.scan_key) : scanners_.asked(p.dst, port, p.src))) {
-      RateSlot* unasked = sp;
       sp = slotFor(RateTable::keyHash(dst_hash, v, port, true), p.dst, v, port, true, p.ts_ns);
       if (!sp) return;
-      const std::uint32_t twin = rates_.indexOf(sp);
-      if (unasked->asked_twin != twin) unasked->asked_twin = twin;
     }
     RateSlot& s = *sp;
     const std::uint64_t n = std::uint64_t{p.packets} + extra_packets;

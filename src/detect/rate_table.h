@@ -75,11 +75,8 @@ struct alignas(64) RateSlot {
   std::int64_t run_start_ns = 0;  // first packet of the current run
   std::uint64_t run_packets = 0;
   std::uint64_t run_bytes = 0;
-  // The slot of the same key's answers to the destination's own requests, as last seen: a
-  // prefetch hint only (it may be stale).
-  std::uint32_t asked_twin = kNone;
-  // -- third line: requests, onset and reporting
   std::uint64_t win_requests = 0;
+  // -- third line: onset and reporting only
   std::uint64_t win_request_bytes = 0;
   double threshold_pps = 0;
   double threshold_bps = 0;
