@@ -354,7 +354,7 @@ class Engine::Impl {
       rates_.prefetchSlot(q.sender_hash);
       rates_.prefetchSlot(q.sender_unasked_hash);
     } else if (q.match.vector == Vector::None) {
-      rates_.prefetchSlot(q.sender_hash);
+      rates_.prefetchSlot(q.sender_generic_hash);
     }
     if (q.match.vector != Vector::None) scanners_.prefetchResponse(q.scan_key);
   }
