@@ -291,7 +291,11 @@ class Engine::Impl {
     Vector key_vector = Vector::None;  // the response key account() will use...
     std::uint16_t key_port = 0;
     bool keyed = false;  // ...when the packet has one (UDP with ports)
+    // prefetchSlot()'s answers for key_hash and the sender's keys below.
     std::uint32_t slot_hint = kNone;
+    std::uint32_t sender_hint = kNone;
+    std::uint32_t sender_unasked_hint = kNone;
+    std::uint32_t sender_generic_hint = kNone;
     std::uint64_t src_hash = 0;
     std::uint64_t dst_hash = 0;
     std::uint64_t key_hash = 0;
@@ -313,6 +317,9 @@ class Engine::Impl {
   void prepare(const PacketSummary& p, Prepared& q) noexcept {
     q.keyed = false;
     q.slot_hint = kNone;
+    q.sender_hint = kNone;
+    q.sender_unasked_hint = kNone;
+    q.sender_generic_hint = kNone;
     if (p.ip_proto != ipproto::kUdp || !p.hasPorts() || p.isNonFirstFragment()) return;
     // The payload evidence is read in account(), only while the attack still lacks some.
     const Classification c = classifyWithoutEvidence(p);
@@ -351,11 +358,11 @@ class Engine::Impl {
     if (!q.keyed) return;
     q.slot_hint = rates_.prefetchSlot(q.key_hash);
     if (q.request != Vector::None) {
-      rates_.prefetchSlot(q.sender_hash);
-      rates_.prefetchSlot(q.sender_unasked_hash);
-    } else if (q.match.vector == Vector::None) {
-      rates_.prefetchSlot(q.sender_generic_hash);
+      q.sender_hint = rates_.prefetchSlot(q.sender_hash);
+      q.sender_unasked_hint = rates_.prefetchSlot(q.sender_unasked_hash);
     }
+    if (q.match.vector == Vector::None)
+      q.sender_generic_hint = rates_.prefetchSlot(q.sender_generic_hash);
     if (q.match.vector != Vector::None) scanners_.prefetchResponse(q.scan_key);
   }
 
@@ -407,10 +414,11 @@ class Engine::Impl {
         // ephemeral port would get a key of its own).
         lookup_only = request != Vector::None;
         // The generic class's own solicitation: what this sender asked of that port.
-        if (RateSlot* s =
-                rates_.find(q.sender_generic_hash, p.src, Vector::GenericUdp, p.dst_port, false)) {
-          addRequest(*s, p);
-        }
+        RateSlot* s =
+            rates_.holding(q.sender_generic_hint, p.src, Vector::GenericUdp, p.dst_port, false);
+        if (!s)
+          s = rates_.find(q.sender_generic_hash, p.src, Vector::GenericUdp, p.dst_port, false);
+        if (s) addRequest(*s, p);
       } else {
         response = true;
         ++stats_.reflection_packets;
@@ -439,10 +447,13 @@ class Engine::Impl {
   void onRequest(const PacketSummary& p, const Prepared& q, Vector v) noexcept {
     scanners_.onRequest(p.src, q.src_hash, p.dst, q.dst_hash, p.dst_port, v, p.ts_ns);
     const std::uint16_t port = vectorServicePort(v);
-    if (RateSlot* s = slotFor(q.sender_hash, p.src, v, port, true, p.ts_ns)) addRequest(*s, p);
+    RateSlot* s = rates_.holding(q.sender_hint, p.src, v, port, true);
+    if (!s) s = slotFor(q.sender_hash, p.src, v, port, true, p.ts_ns);
+    if (s) addRequest(*s, p);
     // Tell the sender's slot for unasked traffic to check answers against its questions.
-    if (RateSlot* u = rates_.find(q.sender_unasked_hash, p.src, v, port, false))
-      u->last_request_ns = p.ts_ns;
+    RateSlot* u = rates_.holding(q.sender_unasked_hint, p.src, v, port, false);
+    if (!u) u = rates_.find(q.sender_unasked_hash, p.src, v, port, false);
+    if (u) u->last_request_ns = p.ts_ns;
   }
 
   void addRequest(RateSlot& s, const PacketSummary& p) noexcept {
@@ -482,8 +493,7 @@ class Engine::Impl {
         q.keyed ? q.key_hash : RateTable::keyHash(dst_hash, v, port, false);
     // The slot prefetchSlot() found a few packets ago, if it still holds the key (a hashed
     // look-up costs about 120 instructions); else a look-up.
-    RateSlot* sp =
-        q.slot_hint != kNone ? rates_.holding(q.slot_hint, p.dst, v, port, false) : nullptr;
+    RateSlot* sp = rates_.holding(q.slot_hint, p.dst, v, port, false);
     if (!sp) {
       sp = lookup_only ? rates_.find(key_hash, p.dst, v, port, false)
                        : slotFor(key_hash, p.dst, v, port, false, p.ts_ns);
@@ -493,8 +503,16 @@ class Engine::Impl {
     // conversations, not to a flood from sources it never asked.
     if (((v != Vector::GenericUdp) & (p.ts_ns - sp->last_request_ns <= window_ns_)) &&
         (q.keyed ? scanners_.asked(q.scan_key) : scanners_.asked(p.dst, port, p.src))) {
-      sp = slotFor(RateTable::keyHash(dst_hash, v, port, true), p.dst, v, port, true, p.ts_ns);
-      if (!sp) return;
+      RateSlot* asked = rates_.holding(sp->asked_twin, p.dst, v, port, true);
+      if (!asked) {
+        RateSlot* unasked = sp;
+        asked = slotFor(RateTable::keyHash(dst_hash, v, port, true), p.dst, v, port, true, p.ts_ns);
+        if (!asked) return;
+        // (Should claiming the asked slot have taken over the unasked one, the hint lands in
+        // the asked slot itself, where nothing reads it.)
+        unasked->asked_twin = rates_.indexOf(asked);
+      }
+      sp = asked;
     }
     RateSlot& s = *sp;
     const std::uint64_t n = std::uint64_t{p.packets} + extra_packets;

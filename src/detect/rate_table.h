@@ -75,8 +75,11 @@ struct alignas(64) RateSlot {
   std::int64_t run_start_ns = 0;  // first packet of the current run
   std::uint64_t run_packets = 0;
   std::uint64_t run_bytes = 0;
+  // For a slot of unasked traffic: where the same key's asked slot was last found (see
+  // RateTable::holding()).
+  std::uint32_t asked_twin = kNone;
+  // -- third line: requests, onset and reporting
   std::uint64_t win_requests = 0;
-  // -- third line: onset and reporting only
   std::uint64_t win_request_bytes = 0;
   double threshold_pps = 0;
   double threshold_bps = 0;
@@ -119,11 +122,12 @@ class RateTable {
     __builtin_prefetch(&tags_[static_cast<std::uint32_t>(hash) & mask_]);
   }
   std::uint32_t prefetchSlot(std::uint64_t hash) const noexcept;
-  // The slot at `index` when it holds the key, else nullptr: what find() would return, for
-  // an index prefetchSlot() gave a few packets earlier (the slot may have changed hands
-  // since). A key is in one slot at most.
+  // The slot at `index` when it holds the key, else nullptr (also for kNone): what find()
+  // would return, for an index prefetchSlot() gave a few packets earlier or one remembered
+  // (the slot may have changed hands since). A key is in one slot at most.
   RateSlot* holding(std::uint32_t index, const IpAddress& dst, Vector v, std::uint16_t port,
                     bool asked) noexcept {
+    if (index == kNone) return nullptr;
     RateSlot& s = slots_[index];
     if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst && tags_[index] != 0)
       return &s;

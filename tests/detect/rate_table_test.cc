@@ -89,6 +89,7 @@ TEST(RateTable, HoldingIsFindForAnIndexGivenEarlier) {
   EXPECT_EQ(t.holding(hint, host(1), Vector::Ntp, 53, false), nullptr);
   EXPECT_EQ(t.holding(hint, host(1), Vector::Dns, 123, false), nullptr);
   EXPECT_EQ(t.holding(hint, host(2), Vector::Dns, 53, false), nullptr);
+  EXPECT_EQ(t.holding(kNone, host(1), Vector::Dns, 53, false), nullptr);  // no hint
   for (std::uint32_t i = 0; i < t.capacity(); ++i) {
     if (!t.used(i)) EXPECT_EQ(t.holding(i, IpAddress{}, Vector::None, 0, false), nullptr);
   }
