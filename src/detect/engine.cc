@@ -291,11 +291,13 @@ class Engine::Impl {
     Vector key_vector = Vector::None;  // the response key account() will use...
     std::uint16_t key_port = 0;
     bool keyed = false;  // ...when the packet has one (UDP with ports)
-    // prefetchSlot()'s answers for key_hash and the sender's keys below.
+    // prefetchSlot()'s answers for key_hash and the sender's keys below, and the table's
+    // claims() when it gave them.
     std::uint32_t slot_hint = kNone;
     std::uint32_t sender_hint = kNone;
     std::uint32_t sender_unasked_hint = kNone;
     std::uint32_t sender_generic_hint = kNone;
+    std::uint32_t claims = 0;
     std::uint64_t src_hash = 0;
     std::uint64_t dst_hash = 0;
     std::uint64_t key_hash = 0;
@@ -356,6 +358,7 @@ class Engine::Impl {
 
   void prefetchSlot(Prepared& q) noexcept {
     if (!q.keyed) return;
+    q.claims = rates_.claims();
     q.slot_hint = rates_.prefetchSlot(q.key_hash);
     if (q.request != Vector::None) {
       q.sender_hint = rates_.prefetchSlot(q.sender_hash);
@@ -414,11 +417,10 @@ class Engine::Impl {
         // ephemeral port would get a key of its own).
         lookup_only = request != Vector::None;
         // The generic class's own solicitation: what this sender asked of that port.
-        RateSlot* s =
-            rates_.holding(q.sender_generic_hint, p.src, Vector::GenericUdp, p.dst_port, false);
-        if (!s)
-          s = rates_.find(q.sender_generic_hash, p.src, Vector::GenericUdp, p.dst_port, false);
-        if (s) addRequest(*s, p);
+        if (RateSlot* s = rates_.findHinted(q.sender_generic_hint, q.claims, q.sender_generic_hash,
+                                            p.src, Vector::GenericUdp, p.dst_port, false)) {
+          addRequest(*s, p);
+        }
       } else {
         response = true;
         ++stats_.reflection_packets;
@@ -451,9 +453,10 @@ class Engine::Impl {
     if (!s) s = slotFor(q.sender_hash, p.src, v, port, true, p.ts_ns);
     if (s) addRequest(*s, p);
     // Tell the sender's slot for unasked traffic to check answers against its questions.
-    RateSlot* u = rates_.holding(q.sender_unasked_hint, p.src, v, port, false);
-    if (!u) u = rates_.find(q.sender_unasked_hash, p.src, v, port, false);
-    if (u) u->last_request_ns = p.ts_ns;
+    if (RateSlot* u = rates_.findHinted(q.sender_unasked_hint, q.claims, q.sender_unasked_hash,
+                                        p.src, v, port, false)) {
+      u->last_request_ns = p.ts_ns;
+    }
   }
 
   void addRequest(RateSlot& s, const PacketSummary& p) noexcept {
@@ -493,10 +496,12 @@ class Engine::Impl {
         q.keyed ? q.key_hash : RateTable::keyHash(dst_hash, v, port, false);
     // The slot prefetchSlot() found a few packets ago, if it still holds the key (a hashed
     // look-up costs about 120 instructions); else a look-up.
-    RateSlot* sp = rates_.holding(q.slot_hint, p.dst, v, port, false);
+    RateSlot* sp = lookup_only
+                       ? rates_.findHinted(q.slot_hint, q.claims, key_hash, p.dst, v, port, false)
+                       : rates_.holding(q.slot_hint, p.dst, v, port, false);
     if (!sp) {
-      sp = lookup_only ? rates_.find(key_hash, p.dst, v, port, false)
-                       : slotFor(key_hash, p.dst, v, port, false, p.ts_ns);
+      if (lookup_only) return;
+      sp = slotFor(key_hash, p.dst, v, port, false, p.ts_ns);
       if (!sp) return;
     }
     // An answer from a server the destination asked within the window belongs to its

@@ -35,7 +35,7 @@ std::uint32_t RateTable::prefetchSlot(std::uint64_t hash) const noexcept {
   std::uint32_t i = static_cast<std::uint32_t>(hash) & mask_;
   for (std::uint32_t n = 0; n < 4; ++n, i = (i + 1) & mask_) {  // the common short probes
     const std::uint64_t t = tags_[i];
-    if (t == 0) return kNone;
+    if (t == 0) return kAbsent;
     if ((t & kTagMask) != tag) continue;
     const char* line = reinterpret_cast<const char*>(&slots_[i]);
     __builtin_prefetch(line);
@@ -90,6 +90,7 @@ RateSlot* RateTable::findOrCreate(std::uint64_t hash, const IpAddress& dst, Vect
   // Until a response touches it, a slot counts as the oldest in its probe window (a slot
   // holding only requests is the first to go, as it always was).
   tags_[victim] = tag | (std::uint64_t{now_stamp - (1u << 31)} << 32);
+  ++claims_;
   *created = true;
   return &slot;
 }

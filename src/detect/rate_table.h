@@ -115,23 +115,39 @@ class RateTable {
     return find(keyHash(dst, v, port, asked), dst, v, port, asked);
   }
 
+  // prefetchSlot()'s answer when an empty tag ended the probe: the key had no slot.
+  static constexpr std::uint32_t kAbsent = kNone - 1;
+
   // Prefetch hints for a packet a few places ahead in a batch (no effect on results):
   // the tag words a look-up of `hash` probes first, then (once those are cached) the hot
-  // lines of the slot whose tag matches, which is returned (kNone when there is none).
+  // lines of the slot whose tag matches, which is returned; kAbsent when the key has no slot,
+  // kNone when the short probe could not tell.
   void prefetchTags(std::uint64_t hash) const noexcept {
     __builtin_prefetch(&tags_[static_cast<std::uint32_t>(hash) & mask_]);
   }
   std::uint32_t prefetchSlot(std::uint64_t hash) const noexcept;
-  // The slot at `index` when it holds the key, else nullptr (also for kNone): what find()
-  // would return, for an index prefetchSlot() gave a few packets earlier or one remembered
-  // (the slot may have changed hands since). A key is in one slot at most.
+  // Slots claimed so far (wrapping). Keys enter the table only by a claim, so a key absent
+  // when this read n is absent for as long as it still reads n.
+  std::uint32_t claims() const noexcept { return claims_; }
+  // The slot at `index` when it holds the key, else nullptr (also for kNone and kAbsent):
+  // what find() would return, for an index prefetchSlot() gave a few packets earlier or one
+  // remembered (the slot may have changed hands since). A key is in one slot at most.
   RateSlot* holding(std::uint32_t index, const IpAddress& dst, Vector v, std::uint16_t port,
                     bool asked) noexcept {
-    if (index == kNone) return nullptr;
+    if (index > mask_) return nullptr;
     RateSlot& s = slots_[index];
     if (s.port == port && s.vector == v && s.asked == asked && s.dst == dst && tags_[index] != 0)
       return &s;
     return nullptr;
+  }
+  // find() for a key prefetchSlot() answered `hint` for when claims() read `claims`: no
+  // look-up when the slot found still holds the key, or when the key was absent and nothing
+  // has been claimed since.
+  RateSlot* findHinted(std::uint32_t hint, std::uint32_t claims, std::uint64_t hash,
+                       const IpAddress& dst, Vector v, std::uint16_t port, bool asked) noexcept {
+    if (RateSlot* s = holding(hint, dst, v, port, asked)) return s;
+    if (hint == kAbsent && claims == claims_) return nullptr;
+    return find(hash, dst, v, port, asked);
   }
 
   RateSlot& at(std::uint32_t index) noexcept { return slots_[index]; }
@@ -204,6 +220,7 @@ class RateTable {
 
   std::uint32_t mask_;
   int window_;
+  std::uint32_t claims_ = 0;
   // Zeroed storage: pages are committed when first written, so a table larger than its
   // traffic costs little.
   ZeroedArray<RateSlot> slots_;

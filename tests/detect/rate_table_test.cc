@@ -101,6 +101,33 @@ TEST(RateTable, HoldingIsFindForAnIndexGivenEarlier) {
   EXPECT_EQ(t.holding(hint, host(100), Vector::Dns, 53, false), b);
 }
 
+// findHinted() skips the look-up only while the hint still answers for the key: the slot
+// found, or the key's absence as long as no slot has been claimed since.
+TEST(RateTable, FindHintedTrustsAbsenceOnlyUntilTheNextClaim) {
+  RateTable t(1024, 10);
+  const std::int64_t t0 = 1'700'000'000'000'000'000;
+  const auto hash = [](std::uint32_t i) {
+    return RateTable::keyHash(host(i), Vector::Dns, 53, false);
+  };
+  RateSlot* a = claim(t, host(1), t0);
+  const std::uint32_t claims = t.claims();
+  const std::uint32_t found = t.prefetchSlot(hash(1));
+  const std::uint32_t absent = t.prefetchSlot(hash(2));
+  EXPECT_EQ(found, t.indexOf(a));
+  EXPECT_EQ(absent, RateTable::kAbsent);
+  EXPECT_EQ(t.holding(absent, host(2), Vector::Dns, 53, false), nullptr);
+  EXPECT_EQ(t.findHinted(found, claims, hash(1), host(1), Vector::Dns, 53, false), a);
+  EXPECT_EQ(t.findHinted(absent, claims, hash(2), host(2), Vector::Dns, 53, false), nullptr);
+  // Host 2's key is claimed after the hint: the absence no longer holds.
+  RateSlot* b = claim(t, host(2), t0);
+  EXPECT_NE(t.claims(), claims);
+  EXPECT_EQ(t.findHinted(absent, claims, hash(2), host(2), Vector::Dns, 53, false), b);
+  // A stale or unknown hint falls back to the look-up.
+  EXPECT_EQ(t.findHinted(kNone, claims, hash(1), host(1), Vector::Dns, 53, false), a);
+  EXPECT_EQ(t.findHinted(t.indexOf(b), t.claims(), hash(1), host(1), Vector::Dns, 53, false), a);
+  EXPECT_EQ(t.findHinted(found, t.claims(), hash(3), host(3), Vector::Dns, 53, false), nullptr);
+}
+
 // A slot created for requests only (never touched by a response) is the first to go.
 TEST(RateTable, UntouchedSlotsGoFirst) {
   RateTable t(16, 10);
