@@ -131,6 +131,7 @@ class Engine::Impl {
       RateSlot& slot = rates_.at(i);
       applyThresholds(slot);
     }
+    for (std::uint32_t idx : active_) setEndLevel(attacks_[idx]);
     return kept;
   }
 
@@ -194,6 +195,10 @@ class Engine::Impl {
     std::uint64_t hot_fragments = 0;
     std::int64_t quiet_since_ns = -1;
     std::int64_t last_update_ns = 0;
+    // The end level (end_ratio times the slot's thresholds) as whole counts: see
+    // aboveEndLevel().
+    std::uint64_t end_packets = 0;
+    std::uint64_t end_bytes = 0;
   };
 
   static constexpr std::size_t kPlaceCacheSize = 4096;
@@ -613,7 +618,7 @@ class Engine::Impl {
       if (fragment) a.record.fragments += n;
       a.record.end_ns = std::max(a.record.end_ns, ts);
       if (unordered) a.record.start_ns = std::min(a.record.start_ns, ts);  // see startsRun()
-      if (aboveEndLevel(s)) {
+      if (aboveEndLevel(a, s)) {
         a.last_hot_ns = a.record.end_ns;
         a.hot_packets = a.record.packets;
         a.hot_bytes = a.record.bytes;
@@ -651,9 +656,22 @@ class Engine::Impl {
     return first;
   }
 
-  bool aboveEndLevel(const RateSlot& s) const noexcept {
-    return s.win_packets >= config_.end_ratio * s.threshold_packets ||
-           s.win_bytes >= config_.end_ratio * s.threshold_bytes;
+  // The window at or above end_ratio times a threshold. Whole counts compare as the doubles
+  // did (a count is at least x exactly when it is at least ceil(x)), without converting two
+  // counts and multiplying for every packet of an attack.
+  static bool aboveEndLevel(const AttackState& a, const RateSlot& s) noexcept {
+    return (s.win_packets >= a.end_packets) | (s.win_bytes >= a.end_bytes);
+  }
+  static std::uint64_t countAtLeast(double x) noexcept {
+    if (std::isnan(x)) return std::numeric_limits<std::uint64_t>::max();  // never reached
+    if (x <= 0) return 0;
+    if (x >= 0x1p64) return std::numeric_limits<std::uint64_t>::max();
+    return static_cast<std::uint64_t>(std::ceil(x));
+  }
+  void setEndLevel(AttackState& a) const noexcept {
+    const RateSlot& s = rates_.at(a.slot);
+    a.end_packets = countAtLeast(config_.end_ratio * s.threshold_packets);
+    a.end_bytes = countAtLeast(config_.end_ratio * s.threshold_bytes);
   }
 
   [[gnu::noinline]] void readPayload(Tracker& t, const PacketSummary& p, Vector v,
@@ -748,6 +766,7 @@ class Engine::Impl {
     a.hot_packets = r.packets;
     a.hot_bytes = r.bytes;
     a.last_update_ns = ts;
+    setEndLevel(a);
     std::uint32_t idx = static_cast<std::uint32_t>(attacks_.size());
     attacks_.push_back(std::move(a));
     rates_.setAttack(s, idx);
@@ -831,7 +850,7 @@ class Engine::Impl {
       AttackState& a = attacks_[idx];
       RateSlot& s = rates_.at(a.slot);
       advanceSlot(s, std::max(now_bucket, s.bucket));
-      if (aboveEndLevel(s)) {
+      if (aboveEndLevel(a, s)) {
         a.quiet_since_ns = -1;
       } else if (a.quiet_since_ns < 0 || a.last_hot_ns >= a.quiet_since_ns) {
         // Sweeps only run when time moves; the window had drained at the latest one window

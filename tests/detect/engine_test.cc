@@ -154,6 +154,28 @@ TEST(EngineTest, ReconfigureAppliesThresholdsToTrackedDestinationsAndKeepsAttack
   EXPECT_EQ(rec.ended.size(), 1u);
 }
 
+// A reload that raises the threshold of an active attack raises its end level with it: a
+// flood now far below it ends although it goes on.
+TEST(EngineTest, ReloadedThresholdsMoveAnActiveAttacksEndLevel) {
+  const IpAddress victim = ip("198.18.0.32");
+  DetectionConfig low;
+  low.thresholds.pps = 500;
+  low.thresholds.bps = 1e12;
+  DetectionConfig high = low;
+  high.thresholds.pps = 100000;
+  Recorder rec;
+  Engine engine(low, &rec);
+  engine.process(flood(kT0, 2000, 2.0, 20, victim, 123, 468));
+  ASSERT_EQ(rec.started.size(), 1u);
+  engine.reconfigure(high);  // 2 kpps is far below half of 100 kpps
+  engine.process(flood(kT0 + 2 * kSec, 2000, 8.0, 20, victim, 123, 468));
+  EXPECT_EQ(rec.ended.size(), 1u);  // before finish(), with the flood still going
+  engine.finish();
+  const auto attacks = engine.attacks();
+  ASSERT_EQ(attacks.size(), 1u);
+  EXPECT_LT(attacks[0].end_ns, kT0 + 2 * kSec + kSec / 10);
+}
+
 // Networks given on a reload take effect at once: traffic between two outside hosts, an
 // attack while every destination was ours, is transit afterwards.
 TEST(EngineTest, ReconfiguredNetworksDecideWhatIsOurs) {
