@@ -20,6 +20,7 @@
 // Not thread-safe.
 #pragma once
 
+#include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -130,8 +131,11 @@ class ScannerTracker {
   static constexpr std::size_t kFilterWords = 1u << 14;                   // 128 KiB each
   static constexpr std::size_t kSourceFilterBits = 1u << 20;
 
+  // The address hash is already well mixed, so one rotation and the port spread by an odd
+  // multiplier make the key; the rotation is what keeps a triple's fingerprint from being
+  // the same read in either direction (A asking B, B asking A).
   static std::uint64_t sourceKey(std::uint64_t src_hash, std::uint16_t port) noexcept {
-    return mix64(src_hash ^ (std::uint64_t{port} << 48));
+    return std::rotl(src_hash, 23) ^ (std::uint64_t{port} * 0x9E3779B97F4A7C15ULL);
   }
   // A triple's fingerprint: odd (never 0, the empty slot) and below 2^63 (kAnswered). Its
   // home slot, filter word and filter bits come from disjoint bits of it.
