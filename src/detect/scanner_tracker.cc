@@ -143,9 +143,8 @@ void ScannerTracker::onRequest(const IpAddress& src, std::uint64_t src_hash, con
 // The triple decides before the entry: most responses were not asked for (the filters say so
 // from L1/L2), and an asked one is credited once, so the entry table is read only for a first
 // answer.
-void ScannerTracker::onResponse(const IpAddress& dst, const ResponseKey& key,
-                                std::int64_t ts_ns) noexcept {
-  if (!sourceMaybe(key.source_key_)) return;  // `dst` sent no request to this port
+void ScannerTracker::onAskingResponse(const IpAddress& dst, const ResponseKey& key,
+                                      std::int64_t ts_ns) noexcept {
   auto* w = const_cast<std::uint64_t*>(findTriple(key.fp_));
   if (!w || (*w & kAnswered)) return;
   Entry* e = find(dst, key.port_, key.source_key_);

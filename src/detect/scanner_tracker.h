@@ -71,7 +71,10 @@ class ScannerTracker {
 
   // A response from `responder`:port to `dst`; credits an answer if `dst` probed it.
   // REQUIRES: `key` is responseKey() of this response (so `dst` is its destination).
-  void onResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept;
+  void onResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept {
+    // Inline, since nearly every response ends here: `dst` sent no request to this port.
+    if (sourceMaybe(key.source_key_)) onAskingResponse(dst, key, ts_ns);
+  }
   void onResponse(const IpAddress& responder, std::uint64_t responder_hash, const IpAddress& dst,
                   std::uint64_t dst_hash, std::uint16_t port, std::int64_t ts_ns) noexcept {
     assert(responder_hash == responder.hash() && dst_hash == dst.hash());
@@ -157,6 +160,8 @@ class ScannerTracker {
     return (source_filter_[sourceWord(source_key)] >> (source_key & 63)) & 1;
   }
 
+  // onResponse() once the source filter says `dst` may have asked on the port.
+  void onAskingResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept;
   Entry* find(const IpAddress& src, std::uint16_t port, std::uint64_t source_key) noexcept;
   Entry* findOrCreate(const IpAddress& src, std::uint16_t port, std::uint64_t source_key,
                       std::int64_t ts_ns) noexcept;
