@@ -30,21 +30,6 @@ RateSlot* RateTable::find(std::uint64_t hash, const IpAddress& dst, Vector v, st
   return nullptr;
 }
 
-std::uint32_t RateTable::prefetchSlot(std::uint64_t hash) const noexcept {
-  const std::uint32_t tag = tagOf(hash);
-  std::uint32_t i = static_cast<std::uint32_t>(hash) & mask_;
-  for (std::uint32_t n = 0; n < 4; ++n, i = (i + 1) & mask_) {  // the common short probes
-    const std::uint64_t t = tags_[i];
-    if (t == 0) return kAbsent;
-    if ((t & kTagMask) != tag) continue;
-    const char* line = reinterpret_cast<const char*>(&slots_[i]);
-    __builtin_prefetch(line);
-    __builtin_prefetch(line + 64);
-    return i;
-  }
-  return kNone;
-}
-
 RateSlot* RateTable::findOrCreate(std::uint64_t hash, const IpAddress& dst, Vector v,
                                   std::uint16_t port, bool asked, std::int64_t now_bucket,
                                   std::int64_t now_ns, bool* created, bool* evicted) noexcept {
