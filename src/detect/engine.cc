@@ -387,6 +387,7 @@ class Engine::Impl {
     Vector v = Vector::None;
     std::uint16_t port = 0;
     bool response = false;  // a reflected response: its payload may be evidence
+    bool asked = false;     // ... that answers a request its destination sent
     std::uint32_t extra_packets = 0;
     std::uint64_t extra_bytes = 0;
     bool fragment = false;
@@ -430,7 +431,7 @@ class Engine::Impl {
         response = true;
         ++stats_.reflection_packets;
         countVector(v, p);
-        scanners_.onResponse(p.dst, q.scan_key, p.ts_ns);
+        asked = scanners_.onResponse(p.dst, q.scan_key, p.ts_ns);
       }
       if (p.isFragment()) {  // first fragment: name the datagram, collect early fragments
         std::uint64_t dropped = 0;
@@ -448,7 +449,7 @@ class Engine::Impl {
         e.port = port;
       }
     }
-    account(p, q, v, port, response, fragment, extra_packets, extra_bytes, lookup_only);
+    account(p, q, v, port, response, asked, fragment, extra_packets, extra_bytes, lookup_only);
   }
 
   void onRequest(const PacketSummary& p, const Prepared& q, Vector v) noexcept {
@@ -477,11 +478,12 @@ class Engine::Impl {
   // `lookup_only`: count the packet only if its key already exists (a datagram that may be a
   // client's request must not create a key of its own).
   // `response`: a reflected response of vector `v` (not a fragment's tail or a generic key),
-  // whose payload may be evidence.
+  // whose payload may be evidence; `asked`: ScannerTracker::asked() of it, which
+  // onResponse() told.
   // Inlined into its one caller: the call, its nine arguments and the saved registers were
   // about 25 instructions per packet.
   [[gnu::always_inline]] void account(const PacketSummary& p, const Prepared& q, Vector v,
-                                      std::uint16_t port, bool response, bool fragment,
+                                      std::uint16_t port, bool response, bool asked, bool fragment,
                                       std::uint32_t extra_packets, std::uint64_t extra_bytes,
                                       bool lookup_only) noexcept {
     if (notAVictim(p.dst)) return;
@@ -512,17 +514,18 @@ class Engine::Impl {
     // An answer from a server the destination asked within the window belongs to its
     // conversations, not to a flood from sources it never asked.
     if (((v != Vector::GenericUdp) & (p.ts_ns - sp->last_request_ns <= window_ns_)) &&
-        (q.keyed ? scanners_.asked(q.scan_key) : scanners_.asked(p.dst, port, p.src))) {
-      RateSlot* asked = rates_.holding(sp->asked_twin, p.dst, v, port, true);
-      if (!asked) {
+        (response ? asked : scanners_.asked(p.dst, port, p.src))) {
+      RateSlot* asked_slot = rates_.holding(sp->asked_twin, p.dst, v, port, true);
+      if (!asked_slot) {
         RateSlot* unasked = sp;
-        asked = slotFor(RateTable::keyHash(dst_hash, v, port, true), p.dst, v, port, true, p.ts_ns);
-        if (!asked) return;
+        asked_slot =
+            slotFor(RateTable::keyHash(dst_hash, v, port, true), p.dst, v, port, true, p.ts_ns);
+        if (!asked_slot) return;
         // (Should claiming the asked slot have taken over the unasked one, the hint lands in
         // the asked slot itself, where nothing reads it.)
-        unasked->asked_twin = rates_.indexOf(asked);
+        unasked->asked_twin = rates_.indexOf(asked_slot);
       }
-      sp = asked;
+      sp = asked_slot;
     }
     RateSlot& s = *sp;
     const std::uint64_t n = std::uint64_t{p.packets} + extra_packets;

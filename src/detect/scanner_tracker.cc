@@ -143,14 +143,16 @@ void ScannerTracker::onRequest(const IpAddress& src, std::uint64_t src_hash, con
 // The triple decides before the entry: most responses were not asked for (the filters say so
 // from L1/L2), and an asked one is credited once, so the entry table is read only for a first
 // answer.
-void ScannerTracker::onAskingResponse(const IpAddress& dst, const ResponseKey& key,
+bool ScannerTracker::onAskingResponse(const IpAddress& dst, const ResponseKey& key,
                                       std::int64_t ts_ns) noexcept {
   auto* w = const_cast<std::uint64_t*>(findTriple(key.fp_));
-  if (!w || (*w & kAnswered)) return;
-  Entry* e = find(dst, key.port_, key.source_key_);
-  if (!e) return;
-  *w |= kAnswered;
-  ++e->responders;
+  if (!w) return false;
+  if (*w & kAnswered) return true;
+  if (Entry* e = find(dst, key.port_, key.source_key_)) {
+    *w |= kAnswered;
+    ++e->responders;
+  }
+  return true;
 }
 
 bool ScannerTracker::asked(const ResponseKey& key) const noexcept {

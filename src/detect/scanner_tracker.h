@@ -69,20 +69,22 @@ class ScannerTracker {
   void onRequest(const IpAddress& src, std::uint64_t src_hash, const IpAddress& dst,
                  std::uint64_t dst_hash, std::uint16_t port, Vector v, std::int64_t ts_ns) noexcept;
 
-  // A response from `responder`:port to `dst`; credits an answer if `dst` probed it.
+  // A response from `responder`:port to `dst`; credits an answer if `dst` probed it. Returns
+  // what asked() would, which the look-up has found out anyway.
   // REQUIRES: `key` is responseKey() of this response (so `dst` is its destination).
-  void onResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept {
-    // Inline, since nearly every response ends here: `dst` sent no request to this port.
-    if (sourceMaybe(key.source_key_)) onAskingResponse(dst, key, ts_ns);
+  bool onResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept {
+    // Inline, since nearly every response ends here: `dst` sent no request to this port (and
+    // so none of its triples is in the set: a source's filter bit is set before its first).
+    return sourceMaybe(key.source_key_) && onAskingResponse(dst, key, ts_ns);
   }
-  void onResponse(const IpAddress& responder, std::uint64_t responder_hash, const IpAddress& dst,
+  bool onResponse(const IpAddress& responder, std::uint64_t responder_hash, const IpAddress& dst,
                   std::uint64_t dst_hash, std::uint16_t port, std::int64_t ts_ns) noexcept {
     assert(responder_hash == responder.hash() && dst_hash == dst.hash());
-    onResponse(dst, responseKey(responder_hash, dst_hash, port), ts_ns);
+    return onResponse(dst, responseKey(responder_hash, dst_hash, port), ts_ns);
   }
-  void onResponse(const IpAddress& responder, const IpAddress& dst, std::uint16_t port,
+  bool onResponse(const IpAddress& responder, const IpAddress& dst, std::uint16_t port,
                   std::int64_t ts_ns) noexcept {
-    onResponse(dst, responseKey(responder.hash(), dst.hash(), port), ts_ns);
+    return onResponse(dst, responseKey(responder.hash(), dst.hash(), port), ts_ns);
   }
 
   // True when the response's destination recently sent a request to its source on that port
@@ -161,7 +163,7 @@ class ScannerTracker {
   }
 
   // onResponse() once the source filter says `dst` may have asked on the port.
-  void onAskingResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept;
+  bool onAskingResponse(const IpAddress& dst, const ResponseKey& key, std::int64_t ts_ns) noexcept;
   Entry* find(const IpAddress& src, std::uint16_t port, std::uint64_t source_key) noexcept;
   Entry* findOrCreate(const IpAddress& src, std::uint16_t port, std::uint64_t source_key,
                       std::int64_t ts_ns) noexcept;

@@ -246,20 +246,22 @@ TEST(ScannerTracker, MatchesReferenceModelOverAMillionOperations) {
       }
       case 2: {  // a response from dst to src, through each of the three forms
         const auto response = ScannerTracker::responseKey(d.hash(), s.hash(), port);
+        bool said_asked = false;
         switch ((r >> 44) % 3) {
           case 0:
-            tracker.onResponse(d, s, port, ts);
+            said_asked = tracker.onResponse(d, s, port, ts);
             break;
           case 1:
             tracker.prefetchResponse(d, d.hash(), s, s.hash(), port);
-            tracker.onResponse(d, d.hash(), s, s.hash(), port, ts);
+            said_asked = tracker.onResponse(d, d.hash(), s, s.hash(), port, ts);
             break;
           default:
             tracker.prefetchResponse(response);
-            tracker.onResponse(s, response, ts);
+            said_asked = tracker.onResponse(s, response, ts);
             break;
         }
         bool* answered = model.find(key);
+        ASSERT_EQ(said_asked, answered != nullptr) << "operation " << op;  // as asked() says
         auto it = model.sources.find({src, port});
         if (answered && !*answered && it != model.sources.end()) {
           *answered = true;
