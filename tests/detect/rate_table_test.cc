@@ -91,7 +91,9 @@ TEST(RateTable, HoldingIsFindForAnIndexGivenEarlier) {
   EXPECT_EQ(t.holding(hint, host(2), Vector::Dns, 53, false), nullptr);
   EXPECT_EQ(t.holding(kNone, host(1), Vector::Dns, 53, false), nullptr);  // no hint
   for (std::uint32_t i = 0; i < t.capacity(); ++i) {
-    if (!t.used(i)) EXPECT_EQ(t.holding(i, IpAddress{}, Vector::None, 0, false), nullptr);
+    if (!t.used(i)) {
+      EXPECT_EQ(t.holding(i, IpAddress{}, Vector::None, 0, false), nullptr);
+    }
   }
   // Fill the table and let host 1's slot, the least recent, go to another key.
   for (std::uint32_t i = 2; i < 17; ++i) t.touch(*claim(t, host(i), t0), t0 + 10'000'000);
