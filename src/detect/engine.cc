@@ -235,8 +235,11 @@ class Engine::Impl {
   }
 
   // Packets mostly fall in the bucket of the one before: remember it instead of dividing.
-  std::int64_t bucketOf(std::int64_t ts) const noexcept {
+  [[gnu::always_inline]] std::int64_t bucketOf(std::int64_t ts) const noexcept {
     if (ts >= cached_bucket_start_ && ts < cached_bucket_end_) return cached_bucket_;
+    return newBucket(ts);
+  }
+  [[gnu::noinline]] std::int64_t newBucket(std::int64_t ts) const noexcept {
     const std::int64_t b =
         ts >= 0 ? ts / config_.bucket_ns : (ts - config_.bucket_ns + 1) / config_.bucket_ns;
     if (b > std::numeric_limits<std::int64_t>::min() / config_.bucket_ns + 1 &&
@@ -467,7 +470,7 @@ class Engine::Impl {
 
   void addRequest(RateSlot& s, const PacketSummary& p) noexcept {
     s.last_request_ns = p.ts_ns;
-    advanceSlot(s, std::max(bucketOf(p.ts_ns), s.bucket));
+    if (const std::int64_t b = bucketOf(p.ts_ns); b > s.bucket) advanceSlot(s, b);
     RateBucket& b = rates_.bucketAt(s);
     b.requests += p.packets;
     b.request_bytes += p.ip_bytes;
@@ -627,8 +630,9 @@ class Engine::Impl {
         a.hot_bytes = a.record.bytes;
         a.hot_fragments = a.record.fragments;
       }
-    } else if (s.win_packets >= s.threshold_packets || s.win_bytes >= s.threshold_bytes) {
-      tryOnset(s, s.last_ns);
+    } else if ((s.win_packets >= s.threshold_packets || s.win_bytes >= s.threshold_bytes) &&
+               !solicited(s)) {
+      tryOnset(s, s.last_ns);  // (a busy resolver's answers are above the threshold, solicited)
     }
   }
 
@@ -734,8 +738,8 @@ class Engine::Impl {
                config_.solicited_max_amplification * static_cast<double>(s.win_request_bytes);
   }
 
+  // REQUIRES: the window is at the threshold and not solicited().
   void tryOnset(RateSlot& s, std::int64_t ts) {
-    if (solicited(s)) return;
     if (s.vector == Vector::GenericUdp) {
       if (s.tracker == kNone || trackers_[s.tracker]->sources.distinct() <
                                     static_cast<std::uint64_t>(config_.generic_min_sources)) {
