@@ -75,7 +75,9 @@ class SourceTracker {
   inline void add(const IpAddress& src, std::uint64_t hash, std::uint32_t packets,
                   std::uint64_t bytes) noexcept;
   // Starts loading the cache line add(src, hash, ...) will probe first, so a caller can
-  // overlap the misses of several packets (the summary is small and stays cached).
+  // overlap the misses of several packets (the summary is small and stays cached). The engine
+  // no longer calls it: with maps of a few thousand sources it made no difference (see
+  // docs/performance.md); source_tracker_bench measures where it does.
   // REQUIRES: hash == src.hash().
   inline void prefetch(const IpAddress& src, std::uint64_t hash) const noexcept;
 
