@@ -483,8 +483,8 @@ class Engine::Impl {
   // `response`: a reflected response of vector `v` (not a fragment's tail or a generic key),
   // whose payload may be evidence; `asked`: ScannerTracker::asked() of it, which
   // onResponse() told.
-  // Inlined into its one caller: the call, its nine arguments and the saved registers were
-  // about 25 instructions per packet.
+  // Inlined into its one caller: the call, its arguments and the saved registers were about
+  // 25 instructions per packet.
   [[gnu::always_inline]] void account(const PacketSummary& p, const Prepared& q, Vector v,
                                       std::uint16_t port, bool response, bool asked, bool fragment,
                                       std::uint32_t extra_packets, std::uint64_t extra_bytes,
@@ -632,7 +632,7 @@ class Engine::Impl {
       }
     } else if ((s.win_packets >= s.threshold_packets || s.win_bytes >= s.threshold_bytes) &&
                !solicited(s)) {
-      tryOnset(s, s.last_ns);  // (a busy resolver's answers are above the threshold, solicited)
+      tryOnset(s, s.last_ns);  // (a busy resolver's answers: above the threshold, solicited)
     }
   }
 
