@@ -357,7 +357,7 @@ class Engine::Impl {
       rates_.prefetchTags(q.sender_hash);
       rates_.prefetchTags(q.sender_unasked_hash);
     }
-    if (q.match.vector == Vector::None) {
+    if (q.match.vector == Vector::None && q.request == Vector::None) {  // see onPacket()
       q.sender_generic_hash = RateTable::keyHash(q.src_hash, Vector::GenericUdp, p.dst_port, false);
       rates_.prefetchTags(q.sender_generic_hash);
     }
@@ -372,7 +372,7 @@ class Engine::Impl {
       q.sender_hint = rates_.prefetchSlot(q.sender_hash);
       q.sender_unasked_hint = rates_.prefetchSlot(q.sender_unasked_hash);
     }
-    if (q.match.vector == Vector::None)
+    if (q.match.vector == Vector::None && q.request == Vector::None)
       q.sender_generic_hint = rates_.prefetchSlot(q.sender_generic_hash);
     if (q.match.vector != Vector::None) scanners_.prefetchResponse(q.scan_key);
   }
@@ -425,10 +425,15 @@ class Engine::Impl {
         // at random victim ports hit service ports too (but it creates none: every client's
         // ephemeral port would get a key of its own).
         lookup_only = request != Vector::None;
-        // The generic class's own solicitation: what this sender asked of that port.
-        if (RateSlot* s = rates_.findHinted(q.sender_generic_hint, q.claims, q.sender_generic_hash,
-                                            p.src, Vector::GenericUdp, p.dst_port, false)) {
-          addRequest(*s, p);
+        // The generic class's own solicitation: what this sender asked of that port. Not for a
+        // request to a service's port: no generic key has such a port (datagrams from it are
+        // that service's), and a resolver's every query looked for one.
+        if (request == Vector::None) {
+          if (RateSlot* s =
+                  rates_.findHinted(q.sender_generic_hint, q.claims, q.sender_generic_hash, p.src,
+                                    Vector::GenericUdp, p.dst_port, false)) {
+            addRequest(*s, p);
+          }
         }
       } else {
         response = true;
