@@ -251,9 +251,12 @@ class Engine::Impl {
     return b;
   }
 
-  RateSlot* slotFor(const IpAddress& dst, Vector v, std::uint16_t port, bool asked,
-                    std::int64_t ts) noexcept {
-    return slotFor(RateTable::keyHash(dst, v, port, asked), dst, v, port, asked, ts);
+  // The slot at a prefetchSlot() hint if it still holds the key (a hashed look-up costs about
+  // 120 instructions), else the look-up.
+  RateSlot* slotFor(std::uint32_t hint, std::uint64_t hash, const IpAddress& dst, Vector v,
+                    std::uint16_t port, bool asked, std::int64_t ts) noexcept {
+    if (RateSlot* s = rates_.holding(hint, dst, v, port, asked)) return s;
+    return slotFor(hash, dst, v, port, asked, ts);
   }
   RateSlot* slotFor(std::uint64_t hash, const IpAddress& dst, Vector v, std::uint16_t port,
                     bool asked, std::int64_t ts) noexcept {
@@ -299,6 +302,9 @@ class Engine::Impl {
     Vector key_vector = Vector::None;  // the response key account() will use...
     std::uint16_t key_port = 0;
     bool keyed = false;  // ...when the packet has one (UDP with ports)
+    // A datagram of no vector that is no request either: its sender's generic key for the
+    // destination port is looked up (see onPacket()).
+    bool generic_sender = false;
     // prefetchSlot()'s answers for key_hash and the sender's keys below, and the table's
     // claims() when it gave them.
     std::uint32_t slot_hint = kNone;
@@ -310,7 +316,7 @@ class Engine::Impl {
     std::uint64_t dst_hash = 0;
     std::uint64_t key_hash = 0;
     // The sender's own keys: for a request, its asked and unasked slots on that service; for
-    // an unclassified datagram (a request or not), its generic slot for the destination port.
+    // a generic sender, its generic slot for the destination port.
     std::uint64_t sender_hash = 0;
     std::uint64_t sender_unasked_hash = 0;
     std::uint64_t sender_generic_hash = 0;
@@ -326,6 +332,7 @@ class Engine::Impl {
   // when neither applies: a new use of it must change its readsDstPort() too.
   void prepare(const PacketSummary& p, Prepared& q) noexcept {
     q.keyed = false;
+    q.generic_sender = false;
     q.slot_hint = kNone;
     q.sender_hint = kNone;
     q.sender_unasked_hint = kNone;
@@ -357,7 +364,8 @@ class Engine::Impl {
       rates_.prefetchTags(q.sender_hash);
       rates_.prefetchTags(q.sender_unasked_hash);
     }
-    if (q.match.vector == Vector::None && q.request == Vector::None) {  // see onPacket()
+    q.generic_sender = q.match.vector == Vector::None && q.request == Vector::None;
+    if (q.generic_sender) {
       q.sender_generic_hash = RateTable::keyHash(q.src_hash, Vector::GenericUdp, p.dst_port, false);
       rates_.prefetchTags(q.sender_generic_hash);
     }
@@ -372,8 +380,7 @@ class Engine::Impl {
       q.sender_hint = rates_.prefetchSlot(q.sender_hash);
       q.sender_unasked_hint = rates_.prefetchSlot(q.sender_unasked_hash);
     }
-    if (q.match.vector == Vector::None && q.request == Vector::None)
-      q.sender_generic_hint = rates_.prefetchSlot(q.sender_generic_hash);
+    if (q.generic_sender) q.sender_generic_hint = rates_.prefetchSlot(q.sender_generic_hash);
     if (q.match.vector != Vector::None) scanners_.prefetchResponse(q.scan_key);
   }
 
@@ -428,7 +435,7 @@ class Engine::Impl {
         // The generic class's own solicitation: what this sender asked of that port. Not for a
         // request to a service's port: no generic key has such a port (datagrams from it are
         // that service's), and a resolver's every query looked for one.
-        if (request == Vector::None) {
+        if (q.generic_sender) {
           if (RateSlot* s =
                   rates_.findHinted(q.sender_generic_hint, q.claims, q.sender_generic_hash, p.src,
                                     Vector::GenericUdp, p.dst_port, false)) {
@@ -463,9 +470,8 @@ class Engine::Impl {
   void onRequest(const PacketSummary& p, const Prepared& q, Vector v) noexcept {
     scanners_.onRequest(p.src, q.src_hash, p.dst, q.dst_hash, p.dst_port, v, p.ts_ns);
     const std::uint16_t port = vectorServicePort(v);
-    RateSlot* s = rates_.holding(q.sender_hint, p.src, v, port, true);
-    if (!s) s = slotFor(q.sender_hash, p.src, v, port, true, p.ts_ns);
-    if (s) addRequest(*s, p);
+    if (RateSlot* s = slotFor(q.sender_hint, q.sender_hash, p.src, v, port, true, p.ts_ns))
+      addRequest(*s, p);
     // Tell the sender's slot for unasked traffic to check answers against its questions.
     if (RateSlot* u = rates_.findHinted(q.sender_unasked_hint, q.claims, q.sender_unasked_hash,
                                         p.src, v, port, false)) {
@@ -509,16 +515,11 @@ class Engine::Impl {
     // unkeyed).
     const std::uint64_t key_hash =
         q.keyed ? q.key_hash : RateTable::keyHash(dst_hash, v, port, false);
-    // The slot prefetchSlot() found a few packets ago, if it still holds the key (a hashed
-    // look-up costs about 120 instructions); else a look-up.
+    // Through the hint prefetchSlot() gave a few packets ago (kNone for fragments).
     RateSlot* sp = lookup_only
                        ? rates_.findHinted(q.slot_hint, q.claims, key_hash, p.dst, v, port, false)
-                       : rates_.holding(q.slot_hint, p.dst, v, port, false);
-    if (!sp) {
-      if (lookup_only) return;
-      sp = slotFor(key_hash, p.dst, v, port, false, p.ts_ns);
-      if (!sp) return;
-    }
+                       : slotFor(q.slot_hint, key_hash, p.dst, v, port, false, p.ts_ns);
+    if (!sp) return;
     // An answer from a server the destination asked within the window belongs to its
     // conversations, not to a flood from sources it never asked.
     if (((v != Vector::GenericUdp) & (p.ts_ns - sp->last_request_ns <= window_ns_)) &&
